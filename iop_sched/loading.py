@@ -1,0 +1,173 @@
+"""Read a problem document and report every fault with its place.
+
+Pydantic checks each value; this module adds the rules that span the document
+(unique ids, references between lists, dates inside the program) and turns
+everything into lines like ``patients[3].busy[0].end: ...`` that a clinic
+system's developer can act on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Union
+
+from pydantic import ValidationError
+
+from .schema import Problem
+
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
+class ProblemError(ValueError):
+    """An invalid document: `faults` holds one "place: message" line per fault."""
+
+    def __init__(self, faults: list[str]):
+        self.faults = faults
+        super().__init__("invalid problem document:\n" + "\n".join(faults))
+
+
+def format_place(location: Iterable[Union[str, int]]) -> str:
+    """('patients', 3, 'busy', 0, 'end') -> 'patients[3].busy[0].end'."""
+    place = ""
+    for part in location:
+        if isinstance(part, int):
+            place += f"[{part}]"
+        else:
+            place += ("." if place else "") + str(part)
+    return place or "(document)"
+
+
+def _pydantic_faults(error: ValidationError) -> list[str]:
+    faults = []
+    for item in error.errors(include_url=False):
+        location = [part for part in item["loc"] if not _is_internal_loc(part)]
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (not part of iop-sched/1; check the spelling)"
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        elif item["type"] == "literal_error" and location and location[-1] == "format":
+            message = f"must be \"iop-sched/1\", not {item.get('input')!r}"
+        faults.append(f"{format_place(location)}: {message}")
+    return faults
+
+
+def _is_internal_loc(part: Union[str, int]) -> bool:
+    """Pydantic adds validator names like 'function-after[...]' to locations; a user never wrote them."""
+    return isinstance(part, str) and ("[" in part or part in {"function-before", "function-after"})
+
+
+def _raw_list(data: dict, name: str) -> list[dict]:
+    items = data.get(name)
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _raw_ids(data: dict, name: str) -> set[str]:
+    return {item["id"] for item in _raw_list(data, name) if isinstance(item.get("id"), str)}
+
+
+def reference_faults(data: dict) -> list[str]:
+    """Unique ids and references, read from the raw data so they are reported beside type faults."""
+    faults: list[str] = []
+    for name in ("rooms", "blocks", "clinicians", "patients"):
+        items = data.get(name)
+        if not isinstance(items, list):
+            continue
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(item_id, str):
+                continue
+            if item_id in seen:
+                faults.append(f"{name}[{index}].id: {item_id!r} is used by another entry of {name}; ids must be unique")
+            seen.add(item_id)
+    references = (("blocks", "room", "rooms", "room"), ("patients", "primary_clinician", "clinicians", "clinician"))
+    for list_name, key, target, noun in references:
+        known = _raw_ids(data, target)
+        items = data.get(list_name)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            value = item.get(key) if isinstance(item, dict) else None
+            if isinstance(value, str) and value not in known:
+                faults.append(f"{list_name}[{index}].{key}: no {noun} has id {value!r}")
+    return faults
+
+
+def cross_reference_faults(problem: Problem) -> list[str]:
+    """Rules that need more than one part of the document (after every value is valid)."""
+    faults: list[str] = []
+    program = problem.program
+    first, last = program.start, program.last_date
+    # Closures outside the program's weeks are accepted and simply never met: clinics send
+    # a year's holiday list (the acceptance program closes on a date after its last week).
+
+    rooms = {room.id: room for room in problem.rooms}
+    for index, block in enumerate(problem.blocks):
+        room = rooms.get(block.room) if block.room is not None else None
+        if room is not None and room.virtual and block.modality == "in_person":
+            faults.append(f"blocks[{index}].modality: an in-person block cannot meet in virtual room {room.id!r}")
+
+    for index, patient in enumerate(problem.patients):
+        place = f"patients[{index}]"
+        if patient.admitted is not None and patient.admitted > last:
+            faults.append(f"{place}.admitted: {patient.admitted} is after the program's last date {last}")
+        if patient.discharge is not None and patient.discharge < first:
+            faults.append(f"{place}.discharge: {patient.discharge} is before the program starts on {first}")
+        min_hours = patient.min_weekly_hours
+        max_hours = patient.max_weekly_hours
+        rules = program.rules
+        if min_hours is None:
+            min_hours = rules.min_hours_for(patient.population)
+        if max_hours is None:
+            max_hours = rules.max_hours_for(patient.population)
+        if min_hours > max_hours and (patient.min_weekly_hours is not None or patient.max_weekly_hours is not None):
+            faults.append(f"{place}: minimum weekly hours {min_hours:g} are above the maximum {max_hours:g}")
+
+    rules = program.rules
+    for population in ("adult", "adolescent"):
+        if rules.min_hours_for(population) > rules.max_hours_for(population):
+            faults.append(
+                f"program.rules.min_weekly_hours: {rules.min_hours_for(population):g} h for {population} patients "
+                f"is above max_weekly_hours {rules.max_hours_for(population):g}")
+    return faults
+
+
+def problem_from_data(data: Any) -> Problem:
+    """Validate already-parsed JSON data; raises ProblemError listing every fault."""
+    if not isinstance(data, dict):
+        raise ProblemError([f"(document): must be a JSON object, not {type(data).__name__}"])
+    faults = reference_faults(data)
+    try:
+        problem = Problem.model_validate(data)
+    except ValidationError as error:
+        raise ProblemError(_pydantic_faults(error) + faults) from None
+    faults += cross_reference_faults(problem)
+    if faults:
+        raise ProblemError(faults)
+    return problem
+
+
+def problem_from_json(text: Union[str, bytes]) -> Problem:
+    """Parse and validate a JSON problem document."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise ProblemError([f"(document): {len(text)} bytes is larger than the {MAX_DOCUMENT_BYTES} bytes accepted"])
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ProblemError([f"(document): not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"]) from None
+    except UnicodeDecodeError as error:
+        raise ProblemError([f"(document): not UTF-8 text ({error.reason})"]) from None
+    return problem_from_data(data)
+
+
+def load_problem(path: Union[str, Path]) -> Problem:
+    """Read a problem document from a file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise ProblemError([f"{path}: {size} bytes is larger than the {MAX_DOCUMENT_BYTES} bytes accepted"])
+        text = path.read_bytes()
+    except OSError as error:
+        raise ProblemError([f"{path}: cannot read ({error.strerror or error})"]) from None
+    return problem_from_json(text)

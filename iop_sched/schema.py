@@ -1,0 +1,417 @@
+"""The iop-sched/1 problem document as strict pydantic v2 models.
+
+Strict on purpose: a clinic system that misspells `travel_minute` or sends
+"15" for a number must hear about it, naming the place, rather than have a
+patient silently scheduled across their commute. Field-level rules live on the
+models; rules that span the document (unique ids, references, dates inside the
+program) live in `iop_sched.loading`, which reports every fault with its place.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal, Optional
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from .weektime import DAYS, MINUTES_PER_DAY, day_index, parse_clock, window_interval
+
+FORMAT = "iop-sched/1"
+POPULATIONS = ("adult", "adolescent")
+DEFAULT_MIN_WEEKLY_HOURS = {"adult": 9.0, "adolescent": 6.0}
+DEFAULT_MAX_WEEKLY_HOURS = 19.0
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Population = Literal["adult", "adolescent"]
+BusyReason = Literal["work", "school", "childcare", "transport", "other"]
+Modality = Literal["in_person", "telehealth"]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_date(value: Any) -> Any:
+    """Dates travel as "YYYY-MM-DD"; strict models would otherwise refuse the string."""
+    if isinstance(value, str):
+        if not _ISO_DATE.match(value):
+            raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD")
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a calendar date ({exc})") from None
+    return value
+
+
+def _non_negative_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value  # let the declared type report it
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"must be a finite number of at least 0, not {value!r}")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_parse_date)]
+Id = Annotated[str, Field(min_length=1)]
+
+
+def _file_name_safe(value: Any) -> Any:
+    """Patient and clinician ids name their calendar files, so they must not escape the folder."""
+    if isinstance(value, str) and (
+        value in {".", ".."} or any(ch in value for ch in "/\\\0") or any(ord(ch) < 32 for ch in value)
+    ):
+        raise ValueError(f"{value!r} cannot name a calendar file: no slashes, control characters, '.' or '..'")
+    return value
+
+
+FileId = Annotated[str, Field(min_length=1), BeforeValidator(_file_name_safe)]
+Hours = Annotated[float, BeforeValidator(_non_negative_number), Field(ge=0, le=168)]
+Tag = Annotated[str, Field(min_length=1)]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors and values are not coerced between types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=False)
+
+
+def _clock_field(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a time string HH:MM")
+    return value
+
+
+ClockText = Annotated[str, BeforeValidator(_clock_field)]
+
+
+class Window(StrictModel):
+    """A weekly window: one or more days, start and end wall-clock times; end before start runs past midnight."""
+
+    days: Optional[list[Day]] = None
+    day: Optional[Day] = None
+    start: ClockText
+    end: ClockText
+
+    _start_minute: int = PrivateAttr(default=0)
+    _end_minute: int = PrivateAttr(default=0)
+
+    @field_validator("start")
+    @classmethod
+    def _start_is_clock(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _end_is_clock(cls, value: str) -> str:
+        parse_clock(value, allow_midnight_end=True)
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _days_listed_once(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("must list at least one day")
+        repeated = sorted({d for d in value if value.count(d) > 1}, key=day_index)
+        if repeated:
+            raise ValueError(f"lists {', '.join(repeated)} more than once")
+        return value
+
+    @model_validator(mode="after")
+    def _one_day_form_and_real_length(self) -> "Window":
+        if self.days is None and self.day is None:
+            raise ValueError("give the window's days (\"days\": [...] or \"day\": \"mon\")")
+        if self.days is not None and self.day is not None:
+            raise ValueError("give either \"days\" or \"day\", not both")
+        start = parse_clock(self.start)
+        end = parse_clock(self.end, allow_midnight_end=True)
+        if end == start:
+            raise ValueError(f"end {self.end} equals start {self.start}: a window must have a length")
+        self._start_minute = start
+        self._end_minute = end
+        return self
+
+    @property
+    def day_list(self) -> list[str]:
+        return list(self.days) if self.days is not None else [self.day]  # type: ignore[list-item]
+
+    def intervals(self) -> list[tuple[int, int]]:
+        """One week interval per day; past-midnight windows extend into the next day."""
+        return [window_interval(d, self._start_minute, self._end_minute) for d in self.day_list]
+
+
+class BusyWindow(Window):
+    """A time the patient cannot come, with the reason a coordinator reads in explanations."""
+
+    reason: BusyReason = "other"
+
+
+class Rules(StrictModel):
+    min_weekly_hours: Any = Field(default_factory=lambda: dict(DEFAULT_MIN_WEEKLY_HOURS))
+    max_weekly_hours: Any = DEFAULT_MAX_WEEKLY_HOURS
+    max_hours_per_day: Optional[Annotated[float, BeforeValidator(_non_negative_number), Field(gt=0, le=24)]] = None
+    min_days_per_week: Annotated[int, Field(ge=0, le=7)] = 0
+    max_patients_per_clinician: Optional[Annotated[int, Field(ge=1)]] = None
+    required_topics: dict[Tag, Annotated[int, Field(ge=0, le=50)]] = Field(default_factory=dict)
+
+    @field_validator("min_weekly_hours", "max_weekly_hours", mode="before")
+    @classmethod
+    def _number_or_population_map(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number of hours or a map by population")
+        if isinstance(value, (int, float)):
+            _non_negative_number(value)
+            if value > 168:
+                raise ValueError("is more hours than a week has")
+            return float(value)
+        if isinstance(value, dict):
+            for key, hours in value.items():
+                if key not in POPULATIONS:
+                    raise ValueError(f"{key!r} is not a population (adult, adolescent)")
+                if isinstance(hours, bool) or not isinstance(hours, (int, float)):
+                    raise ValueError(f"hours for {key!r} must be a number")
+                _non_negative_number(hours)
+                if hours > 168:
+                    raise ValueError(f"hours for {key!r} are more than a week has")
+            return {k: float(v) for k, v in value.items()}
+        raise ValueError("must be a number of hours or a map by population, e.g. {\"adult\": 9, \"adolescent\": 6}")
+
+    def min_hours_for(self, population: str) -> float:
+        """A population missing from a map keeps the ASAM level 2.1 default."""
+        if isinstance(self.min_weekly_hours, dict):
+            return self.min_weekly_hours.get(population, DEFAULT_MIN_WEEKLY_HOURS[population])
+        return float(self.min_weekly_hours)
+
+    def max_hours_for(self, population: str) -> float:
+        if isinstance(self.max_weekly_hours, dict):
+            return self.max_weekly_hours.get(population, DEFAULT_MAX_WEEKLY_HOURS)
+        return float(self.max_weekly_hours)
+
+
+class Program(StrictModel):
+    name: Annotated[str, Field(min_length=1)]
+    timezone: Annotated[str, Field(min_length=1)]
+    start: IsoDate
+    weeks: Annotated[int, Field(ge=1, le=104)] = 12
+    closures: list[IsoDate] = Field(default_factory=list)
+    patient_event_title: Annotated[str, Field(min_length=1)] = "Appointment"
+    rules: Rules = Field(default_factory=Rules)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except Exception:
+            raise ValueError(f"{value!r} is not an IANA timezone name (e.g. America/Chicago)") from None
+        return value
+
+    @property
+    def last_date(self) -> date:
+        return self.start + timedelta(days=self.weeks * 7 - 1)
+
+
+class Room(StrictModel):
+    id: Id
+    site: Optional[Annotated[str, Field(min_length=1)]] = None
+    capacity: Optional[Annotated[int, Field(ge=1)]] = None
+    virtual: bool = False
+    address: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _virtual_has_no_place(self) -> "Room":
+        if self.virtual and self.site is not None:
+            raise ValueError("a virtual room is a telehealth meeting and has no site")
+        if self.virtual and self.capacity is not None:
+            raise ValueError("a virtual room is a telehealth meeting and has no capacity")
+        return self
+
+
+class Block(StrictModel):
+    """A candidate weekly group session."""
+
+    id: Id
+    day: Day
+    start: ClockText
+    end: ClockText
+    room: Optional[Id] = None
+    topic: Optional[Tag] = None
+    audience: list[Tag] = Field(default_factory=list)
+    modality: Optional[Modality] = None
+    min_size: Annotated[int, Field(ge=1)] = 1
+    max_size: Optional[Annotated[int, Field(ge=1)]] = None
+    clinicians: Annotated[int, Field(ge=0, le=50)] = 1
+    credentials: Optional[list[Tag]] = None
+
+    _start_minute: int = PrivateAttr(default=0)
+    _end_minute: int = PrivateAttr(default=0)
+
+    @field_validator("start")
+    @classmethod
+    def _start_is_clock(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _end_is_clock(cls, value: str) -> str:
+        parse_clock(value, allow_midnight_end=True)
+        return value
+
+    @field_validator("credentials")
+    @classmethod
+    def _credentials_not_empty(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        if value is not None and not value:
+            raise ValueError("list at least one credential, or leave the key out when any clinician may lead")
+        return value
+
+    @model_validator(mode="after")
+    def _sane_times_and_sizes(self) -> "Block":
+        start = parse_clock(self.start)
+        end = parse_clock(self.end, allow_midnight_end=True)
+        if end <= start:
+            raise ValueError(f"end {self.end} must be after start {self.start} on the same day")
+        if self.max_size is not None and self.min_size > self.max_size:
+            raise ValueError(f"min_size {self.min_size} is above max_size {self.max_size}")
+        base = day_index(self.day) * MINUTES_PER_DAY
+        self._start_minute = base + start
+        self._end_minute = base + end
+        return self
+
+    @property
+    def interval(self) -> tuple[int, int]:
+        return self._start_minute, self._end_minute
+
+    @property
+    def minutes(self) -> int:
+        return self._end_minute - self._start_minute
+
+
+class Clinician(StrictModel):
+    id: FileId
+    name: Optional[str] = None
+    email: Optional[str] = None
+    credentials: list[Tag] = Field(default_factory=list)
+    available: list[Window]
+    max_weekly_hours: Optional[Hours] = None
+    sites: Optional[list[Tag]] = None
+
+
+class Patient(StrictModel):
+    id: FileId
+    name: Optional[str] = None
+    email: Optional[str] = None
+    population: Population = "adult"
+    tags: list[Tag] = Field(default_factory=list)
+    busy: list[BusyWindow] = Field(default_factory=list)
+    travel_minutes: Annotated[float, BeforeValidator(_non_negative_number), Field(ge=0, le=MINUTES_PER_DAY)] = 0
+    telehealth: bool = False
+    sites: Optional[list[Tag]] = None
+    min_weekly_hours: Optional[Hours] = None
+    max_weekly_hours: Optional[Hours] = None
+    required_topics: Optional[dict[Tag, Annotated[int, Field(ge=0, le=50)]]] = None
+    admitted: Optional[IsoDate] = None
+    discharge: Optional[IsoDate] = None
+    primary_clinician: Optional[Id] = None
+    prefer: list[Window] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _own_bounds_consistent(self) -> "Patient":
+        if (self.min_weekly_hours is not None and self.max_weekly_hours is not None
+                and self.min_weekly_hours > self.max_weekly_hours):
+            raise ValueError(
+                f"min_weekly_hours {self.min_weekly_hours:g} is above max_weekly_hours {self.max_weekly_hours:g}")
+        if self.admitted is not None and self.discharge is not None and self.discharge < self.admitted:
+            raise ValueError(f"discharge {self.discharge} is before admitted {self.admitted}")
+        return self
+
+    @property
+    def all_tags(self) -> set[str]:
+        """A patient carries its population as a tag."""
+        return set(self.tags) | {self.population}
+
+
+class Problem(StrictModel):
+    """A whole iop-sched/1 problem document."""
+
+    format: Literal["iop-sched/1"]
+    program: Program
+    rooms: list[Room] = Field(default_factory=list)
+    blocks: list[Block] = Field(default_factory=list)
+    clinicians: list[Clinician] = Field(default_factory=list)
+    patients: list[Patient] = Field(default_factory=list)
+
+    # ---- derived look-ups (pure functions of the document) ----
+    def room_of(self, block: Block) -> Optional[Room]:
+        if block.room is None:
+            return None
+        for room in self.rooms:
+            if room.id == block.room:
+                return room
+        return None
+
+    def site_of(self, block: Block) -> Optional[str]:
+        room = self.room_of(block)
+        return room.site if room is not None else None
+
+    def modality_of(self, block: Block) -> str:
+        """Telehealth in a virtual room unless the block says otherwise; otherwise in person."""
+        if block.modality is not None:
+            return block.modality
+        room = self.room_of(block)
+        return "telehealth" if room is not None and room.virtual else "in_person"
+
+    def capacity_of(self, block: Block) -> int:
+        """Most patients the block may hold: max_size, the room's capacity, and never more than there are patients."""
+        limits = [len(self.patients)]
+        if block.max_size is not None:
+            limits.append(block.max_size)
+        room = self.room_of(block)
+        if room is not None and not room.virtual and room.capacity is not None:
+            limits.append(room.capacity)
+        return min(limits)
+
+    def min_minutes_for(self, patient: Patient) -> int:
+        hours = patient.min_weekly_hours
+        if hours is None:
+            hours = self.program.rules.min_hours_for(patient.population)
+        return math.ceil(round(hours * 60, 6))
+
+    def max_minutes_for(self, patient: Patient) -> int:
+        hours = patient.max_weekly_hours
+        if hours is None:
+            hours = self.program.rules.max_hours_for(patient.population)
+        return math.floor(round(hours * 60, 6))
+
+    def required_topics_for(self, patient: Patient) -> dict[str, int]:
+        """The program's topics, overridden topic by topic by the patient's own (0 drops a topic)."""
+        topics = dict(self.program.rules.required_topics)
+        topics.update(patient.required_topics or {})
+        return {topic: count for topic, count in topics.items() if count > 0}
+
+    def calendar_dates_for(self, patient: Optional[Patient]) -> tuple[date, date]:
+        """First and last date of a calendar: the program's, narrowed by admission and discharge."""
+        first, last = self.program.start, self.program.last_date
+        if patient is not None:
+            if patient.admitted is not None:
+                first = max(first, patient.admitted)
+            if patient.discharge is not None:
+                last = min(last, patient.discharge)
+        return first, last
+
+
+__all__ = [
+    "FORMAT", "DAYS", "Window", "BusyWindow", "Rules", "Program", "Room", "Block",
+    "Clinician", "Patient", "Problem",
+]
