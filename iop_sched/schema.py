@@ -394,6 +394,11 @@ class Problem(StrictModel):
             hours = self.program.rules.max_hours_for(patient.population)
         return math.floor(round(hours * 60, 6))
 
+    def max_minutes_per_day(self) -> Optional[int]:
+        """The program's daily limit in whole minutes (None when there is none)."""
+        hours = self.program.rules.max_hours_per_day
+        return None if hours is None else math.floor(round(hours * 60, 6))
+
     def required_topics_for(self, patient: Patient) -> dict[str, int]:
         """The program's topics, overridden topic by topic by the patient's own (0 drops a topic)."""
         topics = dict(self.program.rules.required_topics)

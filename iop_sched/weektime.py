@@ -89,3 +89,22 @@ def describe_interval(interval: tuple[int, int]) -> str:
         end_clock -= MINUTES_PER_DAY
     day = DAYS[(start // MINUTES_PER_DAY) % 7]
     return f"{DAY_NAMES[day]} {format_clock(start % MINUTES_PER_DAY)}-{format_clock(end_clock)}"
+
+
+def overlap_cliques(intervals: dict[int, tuple[int, int]]) -> list[list[int]]:
+    """Groups of keys whose intervals all share a moment: the maximal cliques of an interval graph.
+
+    Every maximal clique of intervals is the set of intervals running at some start
+    time, so one sweep over start times finds them all; only groups of two or more
+    matter for at-most-one rules. Intervals must not wrap (blocks never do).
+    """
+    starts = sorted({start for start, _ in intervals.values()})
+    cliques: list[list[int]] = []
+    previous: set[int] = set()
+    for moment in starts:
+        running = {key for key, (start, end) in intervals.items() if start <= moment < end}
+        if len(running) >= 2 and not running <= previous:
+            cliques.append(sorted(running))
+        previous = running
+    unique = {tuple(c) for c in cliques}
+    return sorted(list(c) for c in unique if not any(set(c) < set(other) for other in unique))

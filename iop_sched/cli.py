@@ -1,0 +1,126 @@
+"""`iop-sched`: solve a program, check a schedule, print the problem's JSON Schema.
+
+Exit status: 0 done; 1 a schedule that breaks a rule (`check`); 2 an invalid
+document or unusable --out (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .loading import ProblemError, load_problem
+from .output import OutputError, check_out_dir
+from .schema import Problem
+from .solve import DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, solve
+
+EXIT_OK = 0
+EXIT_RULE_BROKEN = 1
+EXIT_INVALID = 2
+
+
+def _fail(lines: Sequence[str]) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _live_progress(update: dict) -> None:
+    """One overwritten line on a terminal: what the solver has and what it has proven."""
+    names = {1: "placed", 2: "wishes", 3: "costs"}
+    text = (f"\r  tier {update['tier']} ({names[update['tier']]}): {update['value']:g}, "
+            f"bound {update['bound']:g}, {update['elapsed']:.1f} s   ")
+    print(text, end="", file=sys.stderr, flush=True)
+
+
+def _command_solve(args: argparse.Namespace) -> int:
+    try:
+        problem = load_problem(args.problem)
+        check_out_dir(args.out)
+    except ProblemError as error:
+        return _fail(error.faults)
+    except OutputError as error:
+        return _fail([str(error)])
+    if args.time_limit <= 0:
+        return _fail(["--time-limit: must be a positive number of seconds"])
+    if args.workers < 1:
+        return _fail(["--workers: must be at least 1"])
+    live = not args.quiet and sys.stderr.isatty()
+    schedule = solve(problem, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
+                     log=args.log, progress=_live_progress if live else None)
+    if live:
+        print(file=sys.stderr)
+    try:
+        out = schedule.write(args.out)
+    except OutputError as error:
+        return _fail([str(error)])
+    print(schedule.summary())
+    print(f"wrote {out}/schedule.json and {out}/calendars/")
+    return EXIT_OK
+
+
+def _command_check(args: argparse.Namespace) -> int:
+    from .validate import validate_schedule
+
+    try:
+        problem = load_problem(args.problem)
+    except ProblemError as error:
+        return _fail(error.faults)
+    try:
+        document = json.loads(Path(args.schedule).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        return _fail([f"{args.schedule}: cannot read ({error})"])
+    except json.JSONDecodeError as error:
+        return _fail([f"{args.schedule}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"])
+    if not isinstance(document, dict):
+        return _fail([f"{args.schedule}: a schedule document is a JSON object"])
+    violations = validate_schedule(problem, document)
+    for violation in violations:
+        print(f"{violation.place}: [{violation.rule}] {violation.message}")
+    if violations:
+        print(f"{len(violations)} rule(s) broken", file=sys.stderr)
+        return EXIT_RULE_BROKEN
+    stats = document.get("stats", {})
+    print(f"valid: {stats.get('placed', '?')} of {stats.get('patients', '?')} patients placed, every hard rule holds")
+    return EXIT_OK
+
+
+def _command_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(Problem.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="iop-sched", description="Weekly group schedules for Intensive Outpatient Programs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    solve_parser = commands.add_parser("solve", help="solve a problem document, write schedule.json and calendars")
+    solve_parser.add_argument("problem", help="problem document (iop-sched/1 JSON)")
+    solve_parser.add_argument("--out", required=True, help="folder for schedule.json and calendars/ (replaced whole)")
+    solve_parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help="seconds for the whole solve")
+    solve_parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="CP-SAT workers (default 8)")
+    solve_parser.add_argument("--seed", type=int, default=0, help="CP-SAT random seed")
+    solve_parser.add_argument("--quiet", action="store_true", help="no live progress")
+    solve_parser.add_argument("--log", action="store_true", help="CP-SAT's own search log on stdout")
+    solve_parser.set_defaults(run=_command_solve)
+
+    check_parser = commands.add_parser("check", help="check a schedule against every hard rule")
+    check_parser.add_argument("problem")
+    check_parser.add_argument("schedule")
+    check_parser.set_defaults(run=_command_check)
+
+    schema_parser = commands.add_parser("schema", help="print the problem document's JSON Schema")
+    schema_parser.set_defaults(run=_command_schema)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""What every constraint family shares: the variables it reads and the objective terms it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+TIER_PLACED = 1
+TIER_WISHES = 2
+TIER_COSTS = 3
+TIERS = (TIER_PLACED, TIER_WISHES, TIER_COSTS)
+TIER_NAMES = {
+    TIER_PLACED: "patients placed",
+    TIER_WISHES: "patients' wishes and continuity",
+    TIER_COSTS: "open groups, clinician hours and fairness",
+}
+
+
+@dataclass
+class ObjectiveTerm:
+    """`weight * expression` to minimise inside one tier; `name` says what it measures."""
+
+    tier: int
+    name: str
+    expression: cp_model.LinearExprT
+    weight: int = 1
+
+
+@dataclass
+class Variables:
+    """Decision variables, keyed by positions in the problem's lists."""
+
+    attend: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)   # (patient, block)
+    placed: list[cp_model.IntVar] = field(default_factory=list)                    # by patient
+    open: list[cp_model.IntVar] = field(default_factory=list)                      # by block
+    staff: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)    # (clinician, block)

@@ -1,0 +1,24 @@
+"""Rooms: two open blocks in the same physical room never overlap (virtual rooms never double-book)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from ..schema import Problem
+from ..weektime import overlap_cliques
+from .availability import Eligibility
+from .base import ObjectiveTerm, Variables
+
+
+def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
+    blocks_in_room: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
+    for b, block in enumerate(problem.blocks):
+        room = problem.room_of(block)
+        if room is not None and not room.virtual:
+            blocks_in_room[room.id][b] = block.interval
+    for room_id in sorted(blocks_in_room):
+        for clique in overlap_cliques(blocks_in_room[room_id]):
+            model.add_at_most_one([variables.open[b] for b in clique])
+    return []

@@ -1,0 +1,47 @@
+"""Staffing: enough credentialed clinicians on every open block, within their weeks.
+
+An open block of n patients needs at least max(clinicians, ceil(n / ratio))
+clinicians; ceil(n / r) <= k is the linear n <= r * k. Credentials, availability
+and sites were settled by `availability` (no variable, no assignment). Here: a
+clinician never staffs two overlapping blocks nor more than their weekly hours.
+"""
+
+from __future__ import annotations
+
+from ortools.sat.python import cp_model
+
+from ..schema import Problem
+from ..weektime import overlap_cliques
+from .availability import Eligibility
+from .base import ObjectiveTerm, Variables
+
+
+def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
+    ratio = problem.program.rules.max_patients_per_clinician
+    for b, block in enumerate(problem.blocks):
+        is_open = variables.open[b]
+        crew = [variables.staff[c, b] for c in eligibility.clinicians_of_block[b]]
+        for var in crew:
+            model.add_implication(var, is_open)
+        needed_even_when_small = max(block.clinicians, 1 if ratio is not None else 0)
+        if len(crew) < needed_even_when_small:
+            model.add(is_open == 0)
+            continue
+        staffed = cp_model.LinearExpr.sum(crew)
+        if block.clinicians > 0:
+            model.add(staffed >= block.clinicians * is_open)
+        if ratio is not None:
+            members = [variables.attend[p, b] for p in eligibility.patients_of_block[b]]
+            model.add(cp_model.LinearExpr.sum(members) <= ratio * staffed)
+
+    for c, clinician in enumerate(problem.clinicians):
+        blocks = eligibility.blocks_of_clinician[c]
+        if not blocks:
+            continue
+        for clique in overlap_cliques({b: problem.blocks[b].interval for b in blocks}):
+            model.add_at_most_one([variables.staff[c, b] for b in clique])
+        if clinician.max_weekly_hours is not None:
+            cap = int(round(clinician.max_weekly_hours * 60, 6) // 1)
+            model.add(cp_model.LinearExpr.weighted_sum(
+                [variables.staff[c, b] for b in blocks], [problem.blocks[b].minutes for b in blocks]) <= cap)
+    return []

@@ -1,0 +1,69 @@
+"""Tier 2, the patients' wishes and continuity (soft: never at the cost of a placement).
+
+Counted in one unit, "one thing that bends a patient's week":
+- each attended block outside the patient's `prefer` windows (when they gave any);
+- each attended block not led by their `primary_clinician` (when they named one);
+- each extra track: a track is the same room at the same time of day, so a week of
+  Mon/Wed/Fri 18:00 in Oak is one track and mixing mornings and evenings is two.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from ..schema import Block, Problem
+from ..weektime import MINUTES_PER_DAY, covered_by
+from .availability import Eligibility
+from .base import TIER_WISHES, ObjectiveTerm, Variables
+
+
+def track_of(problem: Problem, block: Block) -> tuple[str, int, int, str]:
+    """Blocks in the same room at the same clock time form one track (a cohort a patient can stay in)."""
+    start, end = block.interval
+    return (block.room or "", start % MINUTES_PER_DAY, end - start, problem.modality_of(block))
+
+
+def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
+    clinician_index = {clinician.id: c for c, clinician in enumerate(problem.clinicians)}
+    outside_preference: list[cp_model.IntVar] = []
+    without_primary: list[cp_model.LinearExprT] = []
+    tracks_used: list[cp_model.IntVar] = []
+    for p, patient in enumerate(problem.patients):
+        blocks = eligibility.blocks_of_patient[p]
+        if not blocks:
+            continue
+        if patient.prefer:
+            preferred = [interval for window in patient.prefer for interval in window.intervals()]
+            outside_preference += [variables.attend[p, b] for b in blocks
+                                   if not covered_by(problem.blocks[b].interval, preferred)]
+        if patient.primary_clinician is not None:
+            c = clinician_index[patient.primary_clinician]
+            for b in blocks:
+                attend = variables.attend[p, b]
+                staff = variables.staff.get((c, b))
+                if staff is None:
+                    without_primary.append(attend)
+                    continue
+                with_primary = model.new_bool_var(f"with_primary[{patient.id},{problem.blocks[b].id}]")
+                model.add_implication(with_primary, attend)
+                model.add_implication(with_primary, staff)
+                without_primary.append(attend - with_primary)
+        by_track: dict[tuple, list[int]] = defaultdict(list)
+        for b in blocks:
+            by_track[track_of(problem, problem.blocks[b])].append(b)
+        for track, track_blocks in sorted(by_track.items()):
+            if len(track_blocks) == 1:
+                tracks_used.append(variables.attend[p, track_blocks[0]])
+                continue
+            used = model.new_bool_var(f"track[{patient.id},{track}]")
+            for b in track_blocks:
+                model.add_implication(variables.attend[p, b], used)
+            model.add(cp_model.LinearExpr.sum([variables.attend[p, b] for b in track_blocks]) >= used)
+            tracks_used.append(used)
+    return [
+        ObjectiveTerm(TIER_WISHES, "blocks outside preferred times", cp_model.LinearExpr.sum(outside_preference)),
+        ObjectiveTerm(TIER_WISHES, "blocks without the primary clinician", cp_model.LinearExpr.sum(without_primary)),
+        ObjectiveTerm(TIER_WISHES, "tracks per patient", cp_model.LinearExpr.sum(tracks_used)),
+    ]

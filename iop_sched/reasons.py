@@ -1,0 +1,177 @@
+"""Why a patient was not placed, in words a coordinator accepts as true.
+
+Two questions, cheapest true answer first:
+1. Could the patient be placed with the whole program to themselves? A tiny CP-SAT
+   model over the groups they can reach (hours, days, hours per day, overlaps,
+   topics; no other patients, no staffing) decides it. If not, say what removes
+   which groups and what the reachable groups add up to.
+2. If they could, what stood in the way alongside the others: the groups they can
+   reach were full, did not open, or could not be staffed in the chosen schedule.
+Every sentence comes with a machine-readable `why` entry (code + details).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from .constraints.availability import Eligibility, patient_refusal
+from .schema import Patient, Problem
+from .weektime import DAY_NAMES, DAYS, MINUTES_PER_DAY, describe_interval, format_clock
+
+
+@dataclass
+class Explanation:
+    sentences: list[str] = field(default_factory=list)
+    why: list[dict] = field(default_factory=list)
+
+    def add(self, sentence: str, code: str, **details) -> None:
+        self.sentences.append(sentence)
+        self.why.append({"code": code, **details})
+
+
+def _hours(minutes: float) -> str:
+    return f"{minutes / 60:g} h"
+
+
+def _days_text(day_indexes: list[int]) -> str:
+    return "/".join(DAY_NAMES[DAYS[d]] for d in sorted(day_indexes)) or "no day"
+
+
+def _busy_summary(patient: Patient) -> str:
+    """ "work Mon/Tue/Wed/Thu/Fri 08:00-16:30" for each busy window."""
+    parts = []
+    for busy in patient.busy:
+        days = [DAYS.index(d) for d in busy.day_list]
+        parts.append(f"{busy.reason} {_days_text(days)} {busy.start}-{busy.end}")
+    return "; ".join(parts)
+
+
+def placeable_alone(problem: Problem, patient: Patient, blocks: list[int]) -> bool:
+    """Whether some week of the reachable blocks meets every rule of a placement."""
+    if not blocks:
+        return False
+    rules = problem.program.rules
+    model = cp_model.CpModel()
+    attend = {b: model.new_bool_var(problem.blocks[b].id) for b in blocks}
+    minutes = {b: problem.blocks[b].minutes for b in blocks}
+    total = cp_model.LinearExpr.weighted_sum(list(attend.values()), list(minutes.values()))
+    model.add(total >= problem.min_minutes_for(patient))
+    model.add(total <= problem.max_minutes_for(patient))
+    model.add(cp_model.LinearExpr.sum(list(attend.values())) >= 1)
+    by_day: dict[int, list[int]] = defaultdict(list)
+    for b in blocks:
+        by_day[problem.blocks[b].interval[0] // MINUTES_PER_DAY].append(b)
+    day_used = []
+    for day_blocks in by_day.values():
+        used = model.new_bool_var("")
+        model.add(cp_model.LinearExpr.sum([attend[b] for b in day_blocks]) >= used)
+        day_used.append(used)
+        if problem.max_minutes_per_day() is not None:
+            model.add(cp_model.LinearExpr.weighted_sum([attend[b] for b in day_blocks],
+                                                       [minutes[b] for b in day_blocks]) <= problem.max_minutes_per_day())
+    model.add(cp_model.LinearExpr.sum(day_used) >= rules.min_days_per_week)
+    for first in blocks:
+        for second in blocks:
+            if first < second:
+                a, b = problem.blocks[first].interval, problem.blocks[second].interval
+                if a[0] < b[1] and b[0] < a[1]:
+                    model.add_at_most_one([attend[first], attend[second]])
+    for topic, count in problem.required_topics_for(patient).items():
+        model.add(cp_model.LinearExpr.sum([attend[b] for b in blocks if problem.blocks[b].topic == topic]) >= count)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 5.0
+    solver.parameters.num_workers = 1
+    return solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def _explain_alone(problem: Problem, patient: Patient, blocks: list[int], explanation: Explanation) -> None:
+    """The patient cannot be placed even alone: say what removes groups and what is left."""
+    removed: dict[str, list[str]] = defaultdict(list)
+    for block in problem.blocks:
+        refusal = patient_refusal(problem, patient, block)
+        if refusal is not None:
+            removed[refusal.code].append(block.id)
+    rules = problem.program.rules
+    busy = _busy_summary(patient)
+    needed_minutes = problem.min_minutes_for(patient)
+    reach_minutes = sum(problem.blocks[b].minutes for b in blocks)
+    reach_days = sorted({problem.blocks[b].interval[0] // MINUTES_PER_DAY for b in blocks})
+    if busy and removed.get("busy"):
+        travel = f" (with {patient.travel_minutes:g} min travel each way)" if patient.travel_minutes else ""
+        explanation.add(f"Busy {busy}{travel}: {len(removed['busy'])} of {len(problem.blocks)} groups collide.",
+                        "busy", blocks=removed["busy"], travel_minutes=patient.travel_minutes)
+    if removed.get("telehealth"):
+        explanation.add(f"No telehealth consent: {len(removed['telehealth'])} telehealth groups are out of reach.",
+                        "telehealth", blocks=removed["telehealth"])
+    if removed.get("site"):
+        explanation.add(f"Attends only at {', '.join(patient.sites or [])}: {len(removed['site'])} groups meet elsewhere.",
+                        "site", blocks=removed["site"])
+    if removed.get("audience"):
+        explanation.add(f"{len(removed['audience'])} groups are for another audience (e.g. "
+                        f"{', '.join(sorted({t for b in problem.blocks if b.id in removed['audience'] for t in b.audience}))}).",
+                        "audience", blocks=removed["audience"])
+    if not blocks:
+        explanation.add("No group of the week is reachable.", "no_reachable_group")
+        return
+    reachable = ", ".join(f"{problem.blocks[b].id} ({describe_interval(problem.blocks[b].interval)})" for b in blocks)
+    explanation.add(
+        f"The reachable groups ({reachable}) give at most {_hours(reach_minutes)} on {len(reach_days)} "
+        f"day{'s' if len(reach_days) != 1 else ''} ({_days_text(reach_days)}), against the minimum of "
+        f"{_hours(needed_minutes)} on {rules.min_days_per_week} days.",
+        "reachable_week", blocks=[problem.blocks[b].id for b in blocks], hours=reach_minutes / 60,
+        days=len(reach_days), min_hours=needed_minutes / 60, min_days=rules.min_days_per_week)
+    for topic, count in problem.required_topics_for(patient).items():
+        on_topic = [problem.blocks[b].id for b in blocks if problem.blocks[b].topic == topic]
+        if len(on_topic) < count:
+            explanation.add(f"Needs {count} {topic} group(s) a week; {len(on_topic)} reachable.",
+                            "topic", topic=topic, needed=count, reachable=on_topic)
+
+
+def _explain_with_others(problem: Problem, blocks: list[int], schedule: dict, explanation: Explanation) -> None:
+    """The patient could be placed alone; report the state of their reachable groups in this schedule."""
+    rosters = {entry["id"]: entry for entry in schedule["blocks"]}
+    full, closed, open_with_room = [], [], []
+    for b in blocks:
+        block = problem.blocks[b]
+        roster = rosters.get(block.id, {"patients": []})
+        size = len(roster["patients"])
+        if size == 0:
+            closed.append(block.id)
+        elif size >= problem.capacity_of(block):
+            full.append(block.id)
+        else:
+            open_with_room.append(block.id)
+    parts = []
+    if full:
+        parts.append(f"full: {', '.join(full)}")
+    if closed:
+        parts.append(f"not opened (too few patients who can come, or no clinician or room free then): {', '.join(closed)}")
+    if open_with_room:
+        parts.append(f"open with seats left: {', '.join(open_with_room)}")
+    explanation.add(
+        "Could be placed with the program to themselves, but not alongside the others: of the groups they can reach, "
+        + "; ".join(parts) + ". No combination with seats left makes a full week.",
+        "competition", full=full, closed=closed, open=open_with_room)
+
+
+def explain_unplaced(problem: Problem, eligibility: Eligibility, schedule: dict) -> dict[str, Explanation]:
+    """Explanations for every unplaced patient of a schedule document."""
+    entries = {entry["id"]: entry for entry in schedule["patients"]}
+    result = {}
+    for p, patient in enumerate(problem.patients):
+        if entries[patient.id]["placed"]:
+            continue
+        blocks = eligibility.blocks_of_patient[p]
+        explanation = Explanation()
+        if placeable_alone(problem, patient, blocks):
+            _explain_with_others(problem, blocks, schedule, explanation)
+        else:
+            _explain_alone(problem, patient, blocks, explanation)
+        result[patient.id] = explanation
+    return result
+
+
+__all__ = ["Explanation", "explain_unplaced", "placeable_alone", "format_clock"]

@@ -1,0 +1,220 @@
+"""Solve the tiers in order: patients placed, then wishes, then costs.
+
+Lexicographic by fixing: after each tier the best value found is added as a
+constraint and the next tier is optimised with the previous solution as a hint,
+so a lower tier can never buy anything with a placement (tier 1 is never traded).
+
+Solver parameters (pinned, reported in `Schedule.stats["parameters"]`):
+- `num_workers` 8 by default, even on 2 cores: CP-SAT with exactly 2 workers runs
+  a reduced portfolio without the LP-based bound workers, and its bound on the
+  number placed stays far from the truth, so optimality is rarely proven.
+- `random_seed` fixed (0) so a run can be repeated; `max_time_in_seconds` is the
+  whole budget over all tiers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+from ortools.sat.python import cp_model
+
+from .model import FAMILIES, TIER_COSTS, TIER_PLACED, TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model
+from .schema import Problem
+
+DEFAULT_TIME_LIMIT = 30.0
+DEFAULT_WORKERS = 8
+#: Share of the remaining budget a tier may use when later tiers still wait.
+TIER_BUDGET_SHARE = {TIER_PLACED: 0.6, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
+
+Progress = Callable[[dict], None]
+
+
+@dataclass
+class TierOutcome:
+    """How one tier's solve ended."""
+
+    tier: int
+    status: str          # "optimal", "feasible", "unknown", "infeasible"
+    value: Optional[int]  # the tier's quantity (tier 1: patients placed)
+    bound: Optional[int]  # proven bound on that quantity
+    seconds: float
+
+
+@dataclass
+class SolveOutcome:
+    """Raw solver result: chosen values per variable and per-tier statistics."""
+
+    schedule_model: ScheduleModel
+    attend: dict[tuple[int, int], bool] = field(default_factory=dict)
+    staff: dict[tuple[int, int], bool] = field(default_factory=dict)
+    placed: list[bool] = field(default_factory=list)
+    tiers: list[TierOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    parameters: dict = field(default_factory=dict)
+    found: bool = False
+
+    @property
+    def status(self) -> str:
+        """optimal only when every tier is proven; feasible with any schedule; unknown without one."""
+        if not self.found:
+            return "unknown"
+        if self.tiers and all(t.status == "optimal" for t in self.tiers):
+            return "optimal"
+        return "feasible"
+
+
+_STATUS = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.MODEL_INVALID: "invalid",
+    cp_model.UNKNOWN: "unknown",
+}
+
+
+class _ProgressReporter(cp_model.CpSolverSolutionCallback):
+    """Reports each improving solution of a tier (placed, bound, elapsed) to a caller's function."""
+
+    def __init__(self, tier: int, progress: Progress, started: float):
+        super().__init__()
+        self._tier, self._progress, self._started = tier, progress, started
+
+    def on_solution_callback(self) -> None:
+        value, bound = self.objective_value, self.best_objective_bound
+        if self._tier == TIER_PLACED:
+            value, bound = -value, -bound
+        self._progress({"tier": self._tier, "value": value, "bound": bound,
+                        "elapsed": time.monotonic() - self._started})
+
+
+def solver_parameters(time_limit: float, workers: int, seed: int, log: bool) -> dict:
+    """The parameters every tier runs with (reported with the result)."""
+    return {
+        "max_time_in_seconds": float(time_limit),
+        "num_workers": int(workers),
+        "random_seed": int(seed),
+        "log_search_progress": bool(log),
+    }
+
+
+def solve_model(
+    problem: Problem,
+    *,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    workers: int = DEFAULT_WORKERS,
+    seed: int = 0,
+    log: bool = False,
+    progress: Optional[Progress] = None,
+    extra_parameters: Optional[dict] = None,
+    families: Sequence[ConstraintFamily] = FAMILIES,
+) -> SolveOutcome:
+    """Build and solve the model tier by tier within `time_limit` seconds in all."""
+    if time_limit <= 0:
+        raise ValueError("time_limit must be positive (seconds)")
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    started = time.monotonic()
+    schedule_model = build_model(problem, families)
+    model = schedule_model.model
+    variables = schedule_model.variables
+    outcome = SolveOutcome(schedule_model)
+    outcome.parameters = solver_parameters(time_limit, workers, seed, log) | dict(extra_parameters or {})
+
+    # The empty schedule is always feasible: hint it so every tier starts from a schedule.
+    for var in list(variables.attend.values()) + list(variables.staff.values()) + variables.open + variables.placed:
+        model.add_hint(var, 0)
+
+    deadline = started + time_limit
+    for tier in TIERS:
+        expression = schedule_model.tier_expression(tier)
+        model.minimize(expression)
+        remaining = max(0.05, deadline - time.monotonic())
+        budget = remaining if tier == TIERS[-1] else max(0.05, remaining * TIER_BUDGET_SHARE[tier])
+        solver = cp_model.CpSolver()
+        for name, value in outcome.parameters.items():
+            setattr(solver.parameters, name, value)
+        solver.parameters.max_time_in_seconds = budget
+        tier_started = time.monotonic()
+        callback = _ProgressReporter(tier, progress, started) if progress else None
+        code = solver.solve(model, callback) if callback else solver.solve(model)
+        status = _STATUS.get(code, "unknown")
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            outcome.tiers.append(TierOutcome(tier, status, None, None, time.monotonic() - tier_started))
+            break
+        value = int(round(solver.objective_value))
+        bound = math.ceil(solver.best_objective_bound - 1e-6)
+        if tier == TIER_PLACED:
+            outcome.tiers.append(TierOutcome(tier, status, -value, -bound, time.monotonic() - tier_started))
+        else:
+            outcome.tiers.append(TierOutcome(tier, status, value, bound, time.monotonic() - tier_started))
+        outcome.found = True
+        outcome.attend = {key: bool(solver.boolean_value(var)) for key, var in variables.attend.items()}
+        outcome.staff = {key: bool(solver.boolean_value(var)) for key, var in variables.staff.items()}
+        outcome.placed = [bool(solver.boolean_value(var)) for var in variables.placed]
+        # Fix this tier at the value reached, and hint the next tier with this schedule.
+        model.add(expression <= value)
+        model.clear_hints()
+        for var in list(variables.attend.values()) + list(variables.staff.values()) + variables.open + variables.placed:
+            model.add_hint(var, solver.boolean_value(var))
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    workers: int = DEFAULT_WORKERS,
+    seed: int = 0,
+    log: bool = False,
+    progress: Optional[Progress] = None,
+    extra_parameters: Optional[dict] = None,
+    families: Sequence[ConstraintFamily] = FAMILIES,
+) -> "Schedule":
+    """Solve a problem and return the schedule, with reasons for every patient not placed."""
+    from .reasons import explain_unplaced
+    from .result import PatientWeek, Roster, Schedule
+
+    outcome = solve_model(problem, time_limit=time_limit, workers=workers, seed=seed, log=log,
+                          progress=progress, extra_parameters=extra_parameters, families=families)
+    blocks_of_patient: list[list[str]] = [[] for _ in problem.patients]
+    rosters = []
+    for b, block in enumerate(problem.blocks):
+        members = [p for p in outcome.schedule_model.eligibility.patients_of_block[b] if outcome.attend.get((p, b))]
+        crew = [c for c in outcome.schedule_model.eligibility.clinicians_of_block[b] if outcome.staff.get((c, b))]
+        for p in members:
+            blocks_of_patient[p].append(block.id)
+        rosters.append(Roster(block.id, [problem.patients[p].id for p in members],
+                              [problem.clinicians[c].id for c in crew] if members else []))
+    minutes = {block.id: block.minutes for block in problem.blocks}
+    weeks = [
+        PatientWeek(patient.id, bool(blocks_of_patient[p]), blocks_of_patient[p],
+                    round(sum(minutes[b] for b in blocks_of_patient[p]) / 60, 4))
+        for p, patient in enumerate(problem.patients)
+    ]
+    tier_one = outcome.tiers[0] if outcome.tiers else None
+    placed = sum(1 for week in weeks if week.placed)
+    staffed_minutes = sum(minutes[r.id] * len(r.clinicians) for r in rosters if r.patients)
+    stats = {
+        "patients": len(problem.patients),
+        "placed": placed,
+        "placed_bound": max(placed, tier_one.bound) if tier_one and tier_one.bound is not None else len(problem.patients),
+        "open_blocks": sum(1 for r in rosters if r.patients),
+        "solve_seconds": round(outcome.seconds, 3),
+        "clinician_hours": round(staffed_minutes / 60, 4),
+        "tiers": [
+            {"tier": t.tier, "status": t.status, "value": t.value, "bound": t.bound, "seconds": round(t.seconds, 3)}
+            for t in outcome.tiers
+        ],
+        "parameters": outcome.parameters,
+    }
+    schedule = Schedule(problem, outcome.status, rosters, weeks, stats)
+    explanations = explain_unplaced(problem, outcome.schedule_model.eligibility, schedule.to_dict())
+    for week in schedule.patients:
+        if week.id in explanations:
+            week.reasons = explanations[week.id].sentences
+            week.why = explanations[week.id].why
+    return schedule
