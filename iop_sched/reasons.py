@@ -117,17 +117,24 @@ def _explain_alone(problem: Problem, patient: Patient, blocks: list[int], explan
         explanation.add("No group of the week is reachable.", "no_reachable_group")
         return
     reachable = ", ".join(f"{problem.blocks[b].id} ({describe_interval(problem.blocks[b].interval)})" for b in blocks)
-    explanation.add(
-        f"The reachable groups ({reachable}) give at most {_hours(reach_minutes)} on {len(reach_days)} "
-        f"day{'s' if len(reach_days) != 1 else ''} ({_days_text(reach_days)}), against the minimum of "
-        f"{_hours(needed_minutes)} on {rules.min_days_per_week} days.",
-        "reachable_week", blocks=[problem.blocks[b].id for b in blocks], hours=reach_minutes / 60,
-        days=len(reach_days), min_hours=needed_minutes / 60, min_days=rules.min_days_per_week)
+    short_of_week = reach_minutes < needed_minutes or len(reach_days) < rules.min_days_per_week
+    details = dict(blocks=[problem.blocks[b].id for b in blocks], hours=reach_minutes / 60, days=len(reach_days),
+                   min_hours=needed_minutes / 60, min_days=rules.min_days_per_week)
+    week_text = (f"The reachable groups ({reachable}) give at most {_hours(reach_minutes)} on {len(reach_days)} "
+                 f"day{'s' if len(reach_days) != 1 else ''} ({_days_text(reach_days)})")
+    needed_text = f"{_hours(needed_minutes)}" + (f" on {rules.min_days_per_week} days" if rules.min_days_per_week else "")
+    if short_of_week:
+        explanation.add(f"{week_text}, against the minimum of {needed_text}.", "reachable_week", **details)
+    missing_topic = False
     for topic, count in problem.required_topics_for(patient).items():
         on_topic = [problem.blocks[b].id for b in blocks if problem.blocks[b].topic == topic]
         if len(on_topic) < count:
-            explanation.add(f"Needs {count} {topic} group(s) a week; {len(on_topic)} reachable.",
-                            "topic", topic=topic, needed=count, reachable=on_topic)
+            missing_topic = True
+            explanation.add(f"Needs {count} {topic.replace('_', ' ')} group{'s' if count > 1 else ''} a week; "
+                            f"{len(on_topic) or 'none'} reachable.", "topic", topic=topic, needed=count, reachable=on_topic)
+    if not short_of_week and not missing_topic:
+        explanation.add(f"{week_text}, but no combination of them meets {needed_text} together with the limits on "
+                        "hours per day and overlapping groups.", "no_combination", **details)
 
 
 def _explain_with_others(problem: Problem, blocks: list[int], schedule: dict, explanation: Explanation) -> None:

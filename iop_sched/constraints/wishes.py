@@ -1,10 +1,12 @@
 """Tier 2, the patients' wishes and continuity (soft: never at the cost of a placement).
 
-Counted in one unit, "one thing that bends a patient's week":
-- each attended block outside the patient's `prefer` windows (when they gave any);
-- each attended block not led by their `primary_clinician` (when they named one);
-- each extra track: a track is the same room at the same time of day, so a week of
-  Mon/Wed/Fri 18:00 in Oak is one track and mixing mornings and evenings is two.
+Counted in minutes of a patient's week, so the terms can be weighed against each other:
+- each attended block outside the patient's `prefer` windows (when they gave any): 60;
+- each attended block not led by their `primary_clinician` (when they named one): 60;
+- each track: a track is the same room at the same time of day, so a week of
+  Mon/Wed/Fri 18:00 in Oak is one track and mixing mornings and evenings is two: 60;
+- each minute of group attended: 1, so nobody sits in more groups than their week
+  needs unless that places someone else (tier 1) or serves a wish.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from ..schema import Block, Problem
 from ..weektime import MINUTES_PER_DAY, covered_by
 from .availability import Eligibility
 from .base import TIER_WISHES, ObjectiveTerm, Variables
+
+WISH_WEIGHT = 60  # a missed wish or an extra track weighs as much as an hour more in groups
 
 
 def track_of(problem: Problem, block: Block) -> tuple[str, int, int, str]:
@@ -62,8 +66,12 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
                 model.add_implication(variables.attend[p, b], used)
             model.add(cp_model.LinearExpr.sum([variables.attend[p, b] for b in track_blocks]) >= used)
             tracks_used.append(used)
+    attend_keys = sorted(variables.attend)
+    minutes_attended = cp_model.LinearExpr.weighted_sum(
+        [variables.attend[key] for key in attend_keys], [problem.blocks[key[1]].minutes for key in attend_keys])
     return [
-        ObjectiveTerm(TIER_WISHES, "blocks outside preferred times", cp_model.LinearExpr.sum(outside_preference)),
-        ObjectiveTerm(TIER_WISHES, "blocks without the primary clinician", cp_model.LinearExpr.sum(without_primary)),
-        ObjectiveTerm(TIER_WISHES, "tracks per patient", cp_model.LinearExpr.sum(tracks_used)),
+        ObjectiveTerm(TIER_WISHES, "blocks outside preferred times", cp_model.LinearExpr.sum(outside_preference), WISH_WEIGHT),
+        ObjectiveTerm(TIER_WISHES, "blocks without the primary clinician", cp_model.LinearExpr.sum(without_primary), WISH_WEIGHT),
+        ObjectiveTerm(TIER_WISHES, "tracks per patient", cp_model.LinearExpr.sum(tracks_used), WISH_WEIGHT),
+        ObjectiveTerm(TIER_WISHES, "minutes in groups", minutes_attended),
     ]

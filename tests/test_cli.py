@@ -1,0 +1,112 @@
+"""The command line as a clinic system uses it: exit codes, outputs whole or not at all."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from iop_sched.cli import main
+from programs import acceptance_path, patient, program_dict, three_evenings
+
+
+def write_problem(tmp_path, data) -> str:
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def small_program() -> dict:
+    return program_dict(blocks=three_evenings(), patients=[patient("P1"), patient("P2")])
+
+
+def test_solve_writes_schedule_and_calendars_and_check_accepts(tmp_path, capsys):
+    problem = write_problem(tmp_path, small_program())
+    out = tmp_path / "out"
+    assert main(["solve", problem, "--out", str(out), "--time-limit", "10", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "placed 2 of 2" in printed
+    assert (out / "schedule.json").exists()
+    assert sorted(p.name for p in (out / "calendars" / "patients").iterdir()) == ["P1.ics", "P2.ics"]
+    assert (out / "calendars" / "program.ics").exists()
+    assert (out / "calendars" / "clinicians" / "c1.ics").exists()
+    assert main(["check", problem, str(out / "schedule.json")]) == 0
+
+
+def test_check_reports_a_broken_rule(tmp_path, capsys):
+    problem = write_problem(tmp_path, small_program())
+    out = tmp_path / "out"
+    main(["solve", problem, "--out", str(out), "--time-limit", "10", "--quiet"])
+    document = json.loads((out / "schedule.json").read_text())
+    open_block = next(b for b in document["blocks"] if b["patients"])
+    open_block["clinicians"] = []
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert main(["check", problem, str(bad)]) == 1
+    assert "block.staffing" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mutate, place", [
+    (lambda d: d["patients"][0]["busy"][0].update(end="25:00"), "patients[0].busy[0].end"),
+    (lambda d: d["patients"][1].update(travel_minute=5), "patients[1].travel_minute"),
+    (lambda d: d["blocks"][0].update(room="attic"), "blocks[0].room"),
+    (lambda d: d["patients"][2].update(id=d["patients"][0]["id"]), "patients[2].id"),
+    (lambda d: d["program"].update(timezone="Chicago"), "program.timezone"),
+])
+def test_invalid_document_exits_2_names_the_place_and_leaves_out_untouched(tmp_path, capsys, mutate, place):
+    data = json.loads(acceptance_path().read_text())
+    mutate(data)
+    problem = write_problem(tmp_path, data)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "schedule.json").write_text("previous run")
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    assert main(["solve", problem, "--out", str(out), "--time-limit", "5", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert any(line.startswith(place + ":") for line in err.splitlines()), err
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+    assert sorted(os.listdir(tmp_path)) == ["out", "problem.json"]  # no half-written staging folder either
+
+
+def test_invalid_document_does_not_create_out(tmp_path):
+    problem = tmp_path / "problem.json"
+    problem.write_text("{not json")
+    assert main(["solve", str(problem), "--out", str(tmp_path / "new")]) == 2
+    assert not (tmp_path / "new").exists()
+
+
+def test_out_holding_other_files_is_refused(tmp_path, capsys):
+    problem = write_problem(tmp_path, small_program())
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["solve", problem, "--out", str(out), "--quiet"]) == 2
+    assert "did not write" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_failed_write_keeps_previous_outputs(tmp_path, monkeypatch):
+    problem = write_problem(tmp_path, small_program())
+    out = tmp_path / "out"
+    assert main(["solve", problem, "--out", str(out), "--time-limit", "10", "--quiet"]) == 0
+    before = (out / "schedule.json").read_bytes()
+
+    import iop_sched.result as result
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(result, "build_calendars", broken, raising=False)
+    monkeypatch.setattr("iop_sched.calendars.build_calendars", broken)
+    with pytest.raises(RuntimeError):
+        main(["solve", problem, "--out", str(out), "--time-limit", "10", "--quiet"])
+    assert (out / "schedule.json").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["out", "problem.json"]
+
+
+def test_schema_command_prints_json_schema(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "Problem"

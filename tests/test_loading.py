@@ -1,0 +1,121 @@
+"""Bad input gets one line per fault naming its place; valid documents load unchanged."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from iop_sched import ProblemError, load_problem, problem_from_data, problem_from_json
+from iop_sched.schema import Problem
+from programs import acceptance_path, block, patient, program_dict, three_evenings, window
+
+
+def riverside() -> dict:
+    return json.loads(acceptance_path().read_text())
+
+
+def faults_of(data) -> list[str]:
+    with pytest.raises(ProblemError) as caught:
+        problem_from_data(data)
+    return caught.value.faults
+
+
+def test_acceptance_document_loads_with_spec_defaults():
+    problem = load_problem(acceptance_path())
+    assert len(problem.patients) == 40 and len(problem.blocks) == 19
+    assert problem.program.patient_event_title == "Appointment"
+    assert problem.patients[0].population == "adult" and problem.patients[0].sites is None
+    night = next(p for p in problem.patients if p.id == "R119").busy[0]
+    assert night.intervals()[0] == (6 * 1440 + 22 * 60, 7 * 1440 + 6 * 60 + 30)  # Sunday night into Monday
+    assert problem.min_minutes_for(problem.patients[0]) == 540
+    assert problem.modality_of(next(b for b in problem.blocks if b.id == "wed-late-zoom")) == "telehealth"
+
+
+@pytest.mark.parametrize("mutate, place, words", [
+    (lambda d: d["patients"][3]["busy"][0].update(end="25:00"), "patients[3].busy[0].end", "not a time"),
+    (lambda d: d["patients"][4].update(travel_minute=15), "patients[4].travel_minute", "unknown key"),
+    (lambda d: d["blocks"][0].update(room="attic"), "blocks[0].room", "no room"),
+    (lambda d: d["patients"][5].update(id="R101"), "patients[5].id", "unique"),
+    (lambda d: d["program"].update(timezone="America/Chicgo"), "program.timezone", "IANA"),
+    (lambda d: d["blocks"][2].update(start="12:60"), "blocks[2].start", "not a time"),
+    (lambda d: d["blocks"][2].update(end="15:00"), "blocks[2]", "after start"),
+    (lambda d: d["blocks"][1].update(min_size=13, max_size=12), "blocks[1]", "above max_size"),
+    (lambda d: d["patients"][0].update(travel_minutes=-5), "patients[0].travel_minutes", "at least 0"),
+    (lambda d: d["patients"][0].update(travel_minutes="15"), "patients[0].travel_minutes", "number"),
+    (lambda d: d["patients"][0]["busy"][0].update(days=[]), "patients[0].busy[0].days", "at least one day"),
+    (lambda d: d["patients"][0]["busy"][0].update(days=["mon", "mon"]), "patients[0].busy[0].days", "more than once"),
+    (lambda d: d["patients"][0]["busy"][0].update(end="08:00"), "patients[0].busy[0]", "equals start"),
+    (lambda d: d["patients"][0].update(admitted="2027-04-01", discharge="2027-03-20"), "patients[0]", "before admitted"),
+    (lambda d: d["patients"][0].update(discharge="2026-01-01"), "patients[0].discharge", "before the program"),
+    (lambda d: d["patients"][0].update(admitted="2028-01-01"), "patients[0].admitted", "after the program"),
+    (lambda d: d["patients"][1].update(primary_clinician="nobody"), "patients[1].primary_clinician", "no clinician"),
+    (lambda d: d["patients"][1].update(population="senior"), "patients[1].population", "adult"),
+    (lambda d: d["patients"][1]["busy"][0].update(reason="gym"), "patients[1].busy[0].reason", "work"),
+    (lambda d: d.update(format="iop-sched/2"), "format", "iop-sched/1"),
+    (lambda d: d["program"].update(start="2027-02-30"), "program.start", "calendar date"),
+    (lambda d: d["rooms"][2].update(capacity=5), "rooms[2]", "virtual"),
+    (lambda d: d["blocks"][0].update(credentials=[]), "blocks[0].credentials", "at least one credential"),
+    (lambda d: d["patients"][0].update(id="../etc"), "patients[0].id", "file"),
+    (lambda d: d["program"]["rules"].update(min_weekly_hours={"adult": 9, "elderly": 3}), "program.rules.min_weekly_hours", "population"),
+])
+def test_each_fault_is_named_with_its_place(mutate, place, words):
+    data = riverside()
+    mutate(data)
+    faults = faults_of(data)
+    assert any(f.startswith(place + ":") and words in f for f in faults), faults
+
+
+def test_several_faults_are_all_reported():
+    data = riverside()
+    data["patients"][3]["busy"][0]["end"] = "25:00"
+    data["blocks"][0]["room"] = "attic"
+    data["patients"][5]["id"] = "R101"
+    faults = faults_of(data)
+    assert len(faults) == 3
+
+
+def test_not_json_and_not_an_object():
+    with pytest.raises(ProblemError) as caught:
+        problem_from_json('{"format": "iop-sched/1",')
+    assert "not valid JSON" in caught.value.faults[0]
+    with pytest.raises(ProblemError):
+        problem_from_json("[1, 2]")
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ProblemError) as caught:
+        load_problem(tmp_path / "missing.json")
+    assert "cannot read" in caught.value.faults[0]
+
+
+def test_day_shorthand_and_midnight_end():
+    data = program_dict(blocks=[block("late", "mon", "21:00", "24:00", room="r1")],
+                        patients=[patient("P1", busy=[{"day": "tue", "start": "22:00", "end": "06:30", "reason": "work"}])])
+    problem = problem_from_data(data)
+    assert problem.blocks[0].minutes == 180
+    assert problem.patients[0].busy[0].intervals() == [(1440 + 22 * 60, 2 * 1440 + 390)]
+
+
+def test_day_and_days_together_is_a_fault():
+    data = program_dict(blocks=three_evenings(), patients=[patient("P1", busy=[
+        {"day": "tue", "days": ["wed"], "start": "09:00", "end": "10:00"}])])
+    assert any("either" in f for f in faults_of(data))
+
+
+def test_closures_outside_the_weeks_are_accepted():
+    data = program_dict(blocks=three_evenings(), patients=[patient("P1")], closures=["2030-01-01"])
+    assert problem_from_data(data).program.closures
+
+
+def test_json_schema_is_exported():
+    schema = Problem.model_json_schema()
+    assert schema["additionalProperties"] is False and "patients" in schema["properties"]
+
+
+def test_loading_does_not_change_the_caller_data():
+    data = riverside()
+    before = copy.deepcopy(data)
+    problem_from_data(data)
+    assert data == before
