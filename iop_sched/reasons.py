@@ -32,6 +32,11 @@ class Explanation:
         self.why.append({"code": code, **details})
 
 
+def _groups(count: int) -> str:
+    """ "1 group", "3 groups"."""
+    return f"{count} group{'' if count == 1 else 's'}"
+
+
 def _hours(minutes: float) -> str:
     return f"{minutes / 60:g} h"
 
@@ -101,16 +106,16 @@ def _explain_alone(problem: Problem, patient: Patient, blocks: list[int], explan
     reach_days = sorted({problem.blocks[b].interval[0] // MINUTES_PER_DAY for b in blocks})
     if busy and removed.get("busy"):
         travel = f" (with {patient.travel_minutes:g} min travel each way)" if patient.travel_minutes else ""
-        explanation.add(f"Busy {busy}{travel}: {len(removed['busy'])} of {len(problem.blocks)} groups collide.",
+        explanation.add(f"Busy {busy}{travel}: {len(removed['busy'])} of {_groups(len(problem.blocks))} collide.",
                         "busy", blocks=removed["busy"], travel_minutes=patient.travel_minutes)
     if removed.get("telehealth"):
-        explanation.add(f"No telehealth consent: {len(removed['telehealth'])} telehealth groups are out of reach.",
+        explanation.add(f"No telehealth consent: {_groups(len(removed['telehealth'])).replace('group', 'telehealth group')} out of reach.",
                         "telehealth", blocks=removed["telehealth"])
     if removed.get("site"):
-        explanation.add(f"Attends only at {', '.join(patient.sites or [])}: {len(removed['site'])} groups meet elsewhere.",
+        explanation.add(f"Attends only at {', '.join(patient.sites or [])}: {_groups(len(removed['site']))} elsewhere.",
                         "site", blocks=removed["site"])
     if removed.get("audience"):
-        explanation.add(f"{len(removed['audience'])} groups are for another audience (e.g. "
+        explanation.add(f"{_groups(len(removed['audience']))} for another audience (e.g. "
                         f"{', '.join(sorted({t for b in problem.blocks if b.id in removed['audience'] for t in b.audience}))}).",
                         "audience", blocks=removed["audience"])
     if not blocks:
