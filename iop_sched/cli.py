@@ -30,9 +30,10 @@ def _fail(lines: Sequence[str]) -> int:
 
 def _live_progress(update: dict) -> None:
     """One overwritten line on a terminal: what the solver has and what it has proven."""
-    names = {1: "placed", 2: "wishes", 3: "costs"}
-    text = (f"\r  tier {update['tier']} ({names[update['tier']]}): {update['value']:g}, "
-            f"bound {update['bound']:g}, {update['elapsed']:.1f} s   ")
+    names = {1: "placed", 2: "patients' weeks", 3: "clinic cost"}
+    value = "-" if update["value"] is None else f"{update['value']:g}"
+    bound = "-" if update["bound"] is None else f"{update['bound']:g}"
+    text = f"\r  tier {update['tier']} ({names[update['tier']]}): {value}, bound {bound}, {update['elapsed']:.1f} s   "
     print(text, end="", file=sys.stderr, flush=True)
 
 

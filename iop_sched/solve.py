@@ -76,18 +76,31 @@ _STATUS = {
 
 
 class _ProgressReporter(cp_model.CpSolverSolutionCallback):
-    """Reports each improving solution of a tier (placed, bound, elapsed) to a caller's function."""
+    """Reports each improving solution and each better bound of a tier to a caller's function.
+
+    Values are in the tier's own terms: patients placed for tier 1 (a maximum, so
+    the bound is an upper bound), the tier's cost for tiers 2 and 3 (a lower bound).
+    """
 
     def __init__(self, tier: int, progress: Progress, started: float):
         super().__init__()
         self._tier, self._progress, self._started = tier, progress, started
+        self._sign = -1 if tier == TIER_PLACED else 1
+        self._value: Optional[float] = None
+        self._bound: Optional[float] = None
+
+    def _report(self, event: str) -> None:
+        self._progress({"tier": self._tier, "event": event, "value": self._value, "bound": self._bound,
+                        "elapsed": time.monotonic() - self._started})
 
     def on_solution_callback(self) -> None:
-        value, bound = self.objective_value, self.best_objective_bound
-        if self._tier == TIER_PLACED:
-            value, bound = -value, -bound
-        self._progress({"tier": self._tier, "value": value, "bound": bound,
-                        "elapsed": time.monotonic() - self._started})
+        self._value = self._sign * self.objective_value
+        self._bound = self._sign * self.best_objective_bound
+        self._report("solution")
+
+    def on_bound(self, bound: float) -> None:
+        self._bound = self._sign * bound
+        self._report("bound")
 
 
 def solver_parameters(time_limit: float, workers: int, seed: int, log: bool) -> dict:
@@ -139,6 +152,8 @@ def solve_model(
         solver.parameters.max_time_in_seconds = budget
         tier_started = time.monotonic()
         callback = _ProgressReporter(tier, progress, started) if progress else None
+        if callback is not None:
+            solver.best_bound_callback = callback.on_bound
         code = solver.solve(model, callback) if callback else solver.solve(model)
         status = _STATUS.get(code, "unknown")
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

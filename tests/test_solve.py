@@ -1,0 +1,52 @@
+"""The solve's contract: tiers in order, honest statistics, progress reports, parameter checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from iop_sched import solve
+from programs import build, patient, program_dict, solve_checked, three_evenings
+
+
+def small() -> dict:
+    return program_dict(blocks=three_evenings(min_size=2), patients=[patient(f"P{i}") for i in range(4)])
+
+
+def test_statistics_report_every_tier_and_the_parameters():
+    schedule = solve_checked(small(), seed=3)
+    stats = schedule.stats
+    assert [t["tier"] for t in stats["tiers"]] == [1, 2, 3]
+    assert stats["tiers"][0]["value"] == stats["placed"] == 4 == stats["placed_bound"]
+    assert schedule.status == "optimal" and all(t["status"] == "optimal" for t in stats["tiers"])
+    assert stats["parameters"]["random_seed"] == 3 and stats["parameters"]["num_workers"] == 8
+    assert stats["open_blocks"] == len(schedule.open_blocks)
+
+
+def test_progress_reports_solutions_and_bounds_per_tier():
+    updates: list[dict] = []
+    schedule = solve_checked(small(), progress=updates.append)
+    assert {u["tier"] for u in updates} == {1, 2, 3}
+    placed_solutions = [u["value"] for u in updates if u["tier"] == 1 and u["event"] == "solution"]
+    assert placed_solutions[-1] == schedule.placed
+    assert all(u["elapsed"] >= 0 for u in updates)
+
+
+@pytest.mark.parametrize("options", [{"time_limit": 0}, {"workers": 0}])
+def test_bad_solver_options_are_refused(options):
+    with pytest.raises(ValueError):
+        solve(build(small()), **options)
+
+
+def test_empty_program_is_solved():
+    schedule = solve_checked(program_dict(blocks=[], patients=[]))
+    assert schedule.placed == 0 and schedule.status == "optimal"
+
+
+def test_summary_and_frames_agree_with_the_schedule():
+    schedule = solve_checked(small())
+    assert "placed 4 of 4" in schedule.summary()
+    assert len(schedule.assignments()) == sum(len(w.blocks) for w in schedule.patients)
+    assert schedule.patients_frame()["placed"].sum() == 4
+    frame = schedule.blocks_frame()
+    assert frame["open"].sum() == len(schedule.open_blocks)
+    assert schedule.clinicians_frame()["hours"].sum() == pytest.approx(schedule.stats["clinician_hours"])
