@@ -163,10 +163,13 @@ def _explain_with_others(problem: Problem, blocks: list[int], schedule: dict, ex
         parts.append(f"not opened (too few patients who can come, or no clinician or room free then): {', '.join(closed)}")
     if open_with_room:
         parts.append(f"open with seats left: {', '.join(open_with_room)}")
+    proven = schedule.get("stats", {}).get("placed_bound") == schedule.get("stats", {}).get("placed")
+    tail = (" The number placed is proven to be the most possible, so placing them would cost another patient's place."
+            if proven else "")
     explanation.add(
         "Could be placed with the program to themselves, but not alongside the others: of the groups they can reach, "
-        + "; ".join(parts) + ". No combination with seats left makes a full week.",
-        "competition", full=full, closed=closed, open=open_with_room)
+        + "; ".join(parts) + "." + tail,
+        "competition", full=full, closed=closed, open=open_with_room, proven_optimal=proven)
 
 
 def explain_unplaced(problem: Problem, eligibility: Eligibility, schedule: dict) -> dict[str, Explanation]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cached_property
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Optional
 from zoneinfo import ZoneInfo
@@ -20,7 +21,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -101,9 +101,6 @@ class Window(StrictModel):
     start: ClockText
     end: ClockText
 
-    _start_minute: int = PrivateAttr(default=0)
-    _end_minute: int = PrivateAttr(default=0)
-
     @field_validator("start")
     @classmethod
     def _start_is_clock(cls, value: str) -> str:
@@ -138,8 +135,6 @@ class Window(StrictModel):
         end = parse_clock(self.end, allow_midnight_end=True)
         if end == start:
             raise ValueError(f"end {self.end} equals start {self.start}: a window must have a length")
-        self._start_minute = start
-        self._end_minute = end
         return self
 
     @property
@@ -148,7 +143,12 @@ class Window(StrictModel):
 
     def intervals(self) -> list[tuple[int, int]]:
         """One week interval per day; past-midnight windows extend into the next day."""
-        return [window_interval(d, self._start_minute, self._end_minute) for d in self.day_list]
+        return list(self._intervals)
+
+    @cached_property
+    def _intervals(self) -> tuple[tuple[int, int], ...]:
+        start, end = parse_clock(self.start), parse_clock(self.end, allow_midnight_end=True)
+        return tuple(window_interval(d, start, end) for d in self.day_list)
 
 
 class BusyWindow(Window):
@@ -254,9 +254,6 @@ class Block(StrictModel):
     clinicians: Annotated[int, Field(ge=0, le=50)] = 1
     credentials: Optional[list[Tag]] = None
 
-    _start_minute: int = PrivateAttr(default=0)
-    _end_minute: int = PrivateAttr(default=0)
-
     @field_validator("start")
     @classmethod
     def _start_is_clock(cls, value: str) -> str:
@@ -284,18 +281,17 @@ class Block(StrictModel):
             raise ValueError(f"end {self.end} must be after start {self.start} on the same day")
         if self.max_size is not None and self.min_size > self.max_size:
             raise ValueError(f"min_size {self.min_size} is above max_size {self.max_size}")
-        base = day_index(self.day) * MINUTES_PER_DAY
-        self._start_minute = base + start
-        self._end_minute = base + end
         return self
 
-    @property
+    @cached_property
     def interval(self) -> tuple[int, int]:
-        return self._start_minute, self._end_minute
+        """[start, end) in minutes of the week (Monday 00:00 = 0); parsed once, read often by the model."""
+        base = day_index(self.day) * MINUTES_PER_DAY
+        return base + parse_clock(self.start), base + parse_clock(self.end, allow_midnight_end=True)
 
-    @property
+    @cached_property
     def minutes(self) -> int:
-        return self._end_minute - self._start_minute
+        return self.interval[1] - self.interval[0]
 
 
 class Clinician(StrictModel):

@@ -103,6 +103,14 @@ class _ProgressReporter(cp_model.CpSolverSolutionCallback):
         self._report("bound")
 
 
+def _hint_complete_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
+    """Hint every variable (auxiliary ones too) so the next tier starts from a complete, feasible schedule."""
+    solution = solver.response_proto.solution
+    model.clear_hints()
+    for index, value in enumerate(solution):
+        model.add_hint(model.get_int_var_from_proto_index(index), value)
+
+
 def solver_parameters(time_limit: float, workers: int, seed: int, log: bool) -> dict:
     """The parameters every tier runs with (reported with the result)."""
     return {
@@ -141,6 +149,7 @@ def solve_model(
         model.add_hint(var, 0)
 
     deadline = started + time_limit
+    best: Optional[cp_model.CpSolver] = None  # the solver holding the latest complete schedule
     for tier in TIERS:
         expression = schedule_model.tier_expression(tier)
         model.minimize(expression)
@@ -155,25 +164,29 @@ def solve_model(
         if callback is not None:
             solver.best_bound_callback = callback.on_bound
         code = solver.solve(model, callback) if callback else solver.solve(model)
-        status = _STATUS.get(code, "unknown")
-        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            outcome.tiers.append(TierOutcome(tier, status, None, None, time.monotonic() - tier_started))
-            break
-        value = int(round(solver.objective_value))
-        bound = math.ceil(solver.best_objective_bound - 1e-6)
-        if tier == TIER_PLACED:
-            outcome.tiers.append(TierOutcome(tier, status, -value, -bound, time.monotonic() - tier_started))
+        seconds = time.monotonic() - tier_started
+        sign = -1 if tier == TIER_PLACED else 1
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            best = solver
+            value = int(round(solver.objective_value))
+            bound = math.ceil(solver.best_objective_bound - 1e-6)
+            outcome.tiers.append(TierOutcome(tier, _STATUS[code], sign * value, sign * bound, seconds))
+        elif best is not None:
+            # No better schedule within the budget: keep the previous tier's, at its value for this tier.
+            value = int(best.value(expression))
+            outcome.tiers.append(TierOutcome(tier, "unknown", sign * value, None, seconds))
         else:
-            outcome.tiers.append(TierOutcome(tier, status, value, bound, time.monotonic() - tier_started))
-        outcome.found = True
-        outcome.attend = {key: bool(solver.boolean_value(var)) for key, var in variables.attend.items()}
-        outcome.staff = {key: bool(solver.boolean_value(var)) for key, var in variables.staff.items()}
-        outcome.placed = [bool(solver.boolean_value(var)) for var in variables.placed]
-        # Fix this tier at the value reached, and hint the next tier with this schedule.
+            outcome.tiers.append(TierOutcome(tier, _STATUS.get(code, "unknown"), None, None, seconds))
+            break
+        # Fix this tier at the value reached; the next tier starts from this complete schedule.
         model.add(expression <= value)
-        model.clear_hints()
-        for var in list(variables.attend.values()) + list(variables.staff.values()) + variables.open + variables.placed:
-            model.add_hint(var, solver.boolean_value(var))
+        _hint_complete_solution(model, best)
+
+    if best is not None:
+        outcome.found = True
+        outcome.attend = {key: bool(best.boolean_value(var)) for key, var in variables.attend.items()}
+        outcome.staff = {key: bool(best.boolean_value(var)) for key, var in variables.staff.items()}
+        outcome.placed = [bool(best.boolean_value(var)) for var in variables.placed]
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -207,7 +220,7 @@ def solve(
     minutes = {block.id: block.minutes for block in problem.blocks}
     weeks = [
         PatientWeek(patient.id, bool(blocks_of_patient[p]), blocks_of_patient[p],
-                    round(sum(minutes[b] for b in blocks_of_patient[p]) / 60, 4))
+                    sum(minutes[b] for b in blocks_of_patient[p]) / 60)
         for p, patient in enumerate(problem.patients)
     ]
     tier_one = outcome.tiers[0] if outcome.tiers else None
@@ -219,7 +232,7 @@ def solve(
         "placed_bound": max(placed, tier_one.bound) if tier_one and tier_one.bound is not None else len(problem.patients),
         "open_blocks": sum(1 for r in rosters if r.patients),
         "solve_seconds": round(outcome.seconds, 3),
-        "clinician_hours": round(staffed_minutes / 60, 4),
+        "clinician_hours": staffed_minutes / 60,
         "tiers": [
             {"tier": t.tier, "status": t.status, "value": t.value, "bound": t.bound, "seconds": round(t.seconds, 3)}
             for t in outcome.tiers

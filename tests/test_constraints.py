@@ -278,3 +278,9 @@ def test_load_spread_over_clinicians():
                                           rules={"min_weekly_hours": 6}))
     leads = sorted(r.clinicians[0] for r in schedule.open_blocks)
     assert leads == ["c1", "c2"]
+
+
+def test_weekly_hours_are_exact_for_odd_minutes():
+    blocks = [block("short", "mon", "18:00", "18:50", room="r1")]
+    schedule = solve_checked(one_patient(blocks=blocks, rules={"min_weekly_hours": 0.5}))
+    assert week(schedule, "P1").weekly_hours == 50 / 60
