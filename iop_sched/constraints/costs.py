@@ -25,7 +25,14 @@ def _weekly_capacity_minutes(problem: Problem, clinician_index: int, eligibility
     clinician = problem.clinicians[clinician_index]
     if clinician.max_weekly_hours is not None:
         return max(1, int(round(clinician.max_weekly_hours * 60, 6) // 1))
-    available = sum(end - start for window in clinician.available for start, end in window.intervals())
+    intervals = sorted(interval for window in clinician.available for interval in window.intervals())
+    available, reached = 0, None
+    for start, end in intervals:  # length of the union: overlapping windows count once
+        if reached is not None and start < reached:
+            start = reached
+        if end > start:
+            available += end - start
+            reached = end if reached is None else max(reached, end)
     return max(1, min(available, MINUTES_PER_WEEK))
 
 

@@ -1,0 +1,859 @@
+"""The two baselines iop_sched is measured against.
+
+1. `first_come_first_served(problem)`: what a coordinator does by hand in an EHR
+   today. Patients are taken in admission order and each gets the first week that
+   fits into the groups as they stand; groups still below their minimum size at
+   the end are cancelled. No optimisation, no proof.
+2. `highs_mip(problem, time_limit)`: iop_sched's own CP-SAT model written as a
+   MIP and solved with HiGHS, tier by tier in the same time budget, so a
+   benchmark compares solvers on the same model rather than models.
+
+Both return a schedule document (iop-sched-schedule/1) as a dict, the same shape
+`iop_sched.solve(...).to_dict()` gives, and pass `iop_sched.validate.validate_schedule`.
+`solve_seconds` covers building and solving, not writing the plain-language
+reasons of unplaced patients (as in `iop_sched.solve`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from iop_sched.constraints.availability import Eligibility, compute_eligibility
+from iop_sched.constraints.base import TIER_COSTS, TIER_PLACED, TIER_WISHES, TIERS
+from iop_sched.constraints.costs import (
+    BUSIEST_LOAD_PERCENT_WEIGHT,
+    OPEN_BLOCK_WEIGHT,
+    STAFF_MINUTE_WEIGHT,
+    _weekly_capacity_minutes,
+)
+from iop_sched.constraints.wishes import WISH_WEIGHT, track_of
+from iop_sched.schema import Problem
+from iop_sched.solve import TIER_BUDGET_SHARE
+from iop_sched.weektime import MINUTES_PER_DAY, covered_by, describe_interval, overlap_cliques
+
+SCHEDULE_FORMAT = "iop-sched-schedule/1"
+
+#: Default cap on the week combinations (search nodes) tried per patient by first come, first served.
+FCFS_MAX_NODES = 2000
+
+
+# --------------------------------------------------------------------------------------
+# Shared: the schedule document
+# --------------------------------------------------------------------------------------
+
+def _clinician_cap_minutes(problem: Problem) -> list[float]:
+    """Each clinician's weekly cap in whole minutes, as iop_sched.constraints.staffing rounds it."""
+    caps: list[float] = []
+    for clinician in problem.clinicians:
+        if clinician.max_weekly_hours is None:
+            caps.append(math.inf)
+        else:
+            caps.append(int(round(clinician.max_weekly_hours * 60, 6) // 1))
+    return caps
+
+
+def _document(
+    problem: Problem,
+    eligibility: Eligibility,
+    rosters: Sequence[Sequence[int]],
+    crews: Sequence[Sequence[int]],
+    status: str,
+    stats: dict[str, Any],
+    *,
+    explain: bool,
+    label: str,
+) -> dict[str, Any]:
+    """The schedule document for rosters/crews given by position; reasons via iop_sched.reasons."""
+    blocks_of_patient: list[list[int]] = [[] for _ in problem.patients]
+    for b in range(len(problem.blocks)):
+        for p in sorted(rosters[b]):
+            blocks_of_patient[p].append(b)
+    block_entries = []
+    staffed_minutes = 0
+    for b, block in enumerate(problem.blocks):
+        members = sorted(rosters[b])
+        crew = sorted(crews[b]) if members else []
+        staffed_minutes += block.minutes * len(crew)
+        block_entries.append({
+            "id": block.id,
+            "patients": [problem.patients[p].id for p in members],
+            "clinicians": [problem.clinicians[c].id for c in crew],
+        })
+    patient_entries = []
+    for p, patient in enumerate(problem.patients):
+        mine = blocks_of_patient[p]
+        patient_entries.append({
+            "id": patient.id,
+            "placed": bool(mine),
+            "blocks": [problem.blocks[b].id for b in mine],
+            "weekly_hours": sum(problem.blocks[b].minutes for b in mine) / 60,
+            "reasons": [],
+            "why": [],
+        })
+    placed = sum(1 for entry in patient_entries if entry["placed"])
+    full_stats = {
+        "patients": len(problem.patients),
+        "placed": placed,
+        "placed_bound": max(placed, int(stats.pop("placed_bound", len(problem.patients)))),
+        "open_blocks": sum(1 for entry in block_entries if entry["patients"]),
+        "solve_seconds": round(float(stats.pop("solve_seconds", 0.0)), 3),
+        "clinician_hours": staffed_minutes / 60,
+        **stats,
+    }
+    document = {
+        "format": SCHEDULE_FORMAT,
+        "status": status,
+        "blocks": block_entries,
+        "patients": patient_entries,
+        "stats": full_stats,
+    }
+    unplaced = [entry for entry in patient_entries if not entry["placed"]]
+    if unplaced:
+        explanations = {}
+        if explain:
+            from iop_sched.reasons import explain_unplaced
+
+            explanations = explain_unplaced(problem, eligibility, document)
+        for entry in unplaced:
+            explanation = explanations.get(entry["id"])
+            if explanation is not None and explanation.sentences:
+                entry["reasons"] = list(explanation.sentences)
+                entry["why"] = list(explanation.why)
+            else:
+                entry["reasons"] = [f"Not placed by the {label} baseline."]
+                entry["why"] = [{"code": "not_placed"}]
+    return document
+
+
+def _overlap(first: tuple[int, int], second: tuple[int, int]) -> bool:
+    """Blocks lie inside one day of the week (end after start), so plain half-open overlap suffices."""
+    return first[0] < second[1] and second[0] < first[1]
+
+
+# --------------------------------------------------------------------------------------
+# Baseline 1: first come, first served
+# --------------------------------------------------------------------------------------
+
+def first_come_first_served(
+    problem: Problem,
+    *,
+    max_nodes: int = FCFS_MAX_NODES,
+    explain: bool = True,
+) -> dict[str, Any]:
+    """What a coordinator does by hand: admission order, first week that fits, cancel small groups at the end.
+
+    - Patients in order of `admitted` (missing: the program's start), ties in list order.
+    - A patient's eligible blocks are tried groups-already-open first, then by weekday and
+      time (then list order); a depth-first search over them takes the first combination
+      that makes a whole week (minimum/maximum weekly hours, days, hours per day, no
+      overlaps, required topics), at most `max_nodes` combinations per patient.
+    - A block can be used when it is open with a seat left and its staff ratio still holds,
+      adding a free clinician if needed; or when it can still be opened: its room is free
+      then and enough free clinicians (credentials, availability, site, hours left) exist.
+      The patient's primary clinician is asked first, then the least-loaded clinician.
+    - A group is opened even below `min_size`, in the hope that others come. At the end
+      every group still below `min_size` is cancelled; its patients lose that block, and a
+      patient whose week no longer holds loses the whole week; repeated until stable.
+      Clinicians beyond what each remaining group needs are then released.
+
+    Nothing is proven: `placed_bound` is the number of patients and the status is
+    "feasible".
+    """
+    started = time.monotonic()
+    eligibility = compute_eligibility(problem)
+    blocks = problem.blocks
+    rules = problem.program.rules
+    ratio = rules.max_patients_per_clinician
+    day_limit = problem.max_minutes_per_day()
+    n_blocks = len(blocks)
+
+    minutes = [block.minutes for block in blocks]
+    interval = [block.interval for block in blocks]
+    day_of = [block.interval[0] // MINUTES_PER_DAY for block in blocks]
+    capacity = [problem.capacity_of(block) for block in blocks]
+    room_key: list[Optional[str]] = []
+    for block in blocks:
+        room = problem.room_of(block)
+        room_key.append(room.id if room is not None and not room.virtual else None)
+    caps = _clinician_cap_minutes(problem)
+    clinician_index = {clinician.id: c for c, clinician in enumerate(problem.clinicians)}
+
+    def needed(b: int, size: int) -> int:
+        count = blocks[b].clinicians
+        if ratio is not None:
+            count = max(count, math.ceil(size / ratio))
+        return count
+
+    # A block that could never meet (too few patients can reach it, room/max_size below
+    # min_size, too few clinicians can ever staff it) is never opened, as in the model.
+    can_ever_open = [
+        capacity[b] >= blocks[b].min_size
+        and len(eligibility.patients_of_block[b]) >= blocks[b].min_size
+        and len(eligibility.clinicians_of_block[b]) >= max(blocks[b].clinicians, 1 if ratio is not None else 0)
+        for b in range(n_blocks)
+    ]
+
+    members: list[list[int]] = [[] for _ in range(n_blocks)]
+    crew: list[list[int]] = [[] for _ in range(n_blocks)]
+    is_open = [False] * n_blocks
+    room_blocks: dict[str, list[int]] = defaultdict(list)
+    clinician_blocks: list[list[int]] = [[] for _ in problem.clinicians]
+    clinician_used = [0] * len(problem.clinicians)
+    week: list[list[int]] = [[] for _ in problem.patients]
+
+    def clinician_free(c: int, b: int, tentative: dict[int, int]) -> bool:
+        if c in crew[b]:
+            return False
+        if clinician_used[c] + tentative.get(c, 0) + minutes[b] > caps[c]:
+            return False
+        return not any(_overlap(interval[b], interval[o]) for o in clinician_blocks[c])
+
+    def pick_clinicians(b: int, count: int, tentative: dict[int, int], primary: Optional[int]) -> Optional[list[int]]:
+        if count <= 0:
+            return []
+        order = sorted(eligibility.clinicians_of_block[b],
+                       key=lambda c: (c != primary, clinician_used[c] + tentative.get(c, 0), c))
+        chosen = []
+        for c in order:
+            if clinician_free(c, b, tentative):
+                chosen.append(c)
+                if len(chosen) == count:
+                    return chosen
+        return None
+
+    def action(b: int, tentative: dict[int, int], primary: Optional[int]) -> Optional[list[int]]:
+        """Clinicians to add so the patient can be in block b now, or None when b cannot be used."""
+        if is_open[b]:
+            size = len(members[b]) + 1
+            if size > capacity[b]:
+                return None
+            return pick_clinicians(b, needed(b, size) - len(crew[b]), tentative, primary)
+        if not can_ever_open[b]:
+            return None
+        key = room_key[b]
+        if key is not None and any(_overlap(interval[b], interval[o]) for o in room_blocks[key]):
+            return None
+        return pick_clinicians(b, needed(b, 1), tentative, primary)
+
+    def open_block(b: int) -> None:
+        is_open[b] = True
+        if room_key[b] is not None:
+            room_blocks[room_key[b]].append(b)
+
+    def add_clinician(c: int, b: int) -> None:
+        crew[b].append(c)
+        clinician_blocks[c].append(b)
+        clinician_used[c] += minutes[b]
+
+    def release_clinician(c: int, b: int) -> None:
+        crew[b].remove(c)
+        clinician_blocks[c].remove(b)
+        clinician_used[c] -= minutes[b]
+
+    def close_block(b: int) -> None:
+        for c in list(crew[b]):
+            release_clinician(c, b)
+        for p in members[b]:
+            if b in week[p]:
+                week[p].remove(b)
+        members[b] = []
+        is_open[b] = False
+        if room_key[b] is not None:
+            room_blocks[room_key[b]].remove(b)
+
+    def week_holds(p: int, chosen: list[int]) -> bool:
+        """Whether a (reduced) week still makes a placement; overlaps and maxima cannot break by removal."""
+        if not chosen:
+            return False
+        patient = problem.patients[p]
+        total = sum(minutes[b] for b in chosen)
+        if total < problem.min_minutes_for(patient) or total > problem.max_minutes_for(patient):
+            return False
+        if len({day_of[b] for b in chosen}) < rules.min_days_per_week:
+            return False
+        for topic, count in problem.required_topics_for(patient).items():
+            if sum(1 for b in chosen if blocks[b].topic == topic) < count:
+                return False
+        return True
+
+    order = sorted(range(len(problem.patients)),
+                   key=lambda p: (problem.patients[p].admitted or problem.program.start, p))
+    turn_of = {p: k + 1 for k, p in enumerate(order)}
+    total_nodes = 0
+    capped = 0
+    for p in order:
+        patient = problem.patients[p]
+        primary = clinician_index.get(patient.primary_clinician) if patient.primary_clinician else None
+        low, high = problem.min_minutes_for(patient), problem.max_minutes_for(patient)
+        topics = problem.required_topics_for(patient)
+        min_days = rules.min_days_per_week
+        candidates = [b for b in eligibility.blocks_of_patient[p] if action(b, {}, primary) is not None]
+        candidates.sort(key=lambda b: (not is_open[b], interval[b][0], interval[b][1], b))
+        if not candidates:
+            continue
+        count = len(candidates)
+        suffix_minutes = [0] * (count + 1)
+        suffix_days: list[frozenset] = [frozenset()] * (count + 1)
+        suffix_topics: list[dict[str, int]] = [dict.fromkeys(topics, 0) for _ in range(count + 1)]
+        for i in range(count - 1, -1, -1):
+            b = candidates[i]
+            suffix_minutes[i] = suffix_minutes[i + 1] + minutes[b]
+            suffix_days[i] = suffix_days[i + 1] | {day_of[b]}
+            suffix_topics[i] = dict(suffix_topics[i + 1])
+            if blocks[b].topic in suffix_topics[i]:
+                suffix_topics[i][blocks[b].topic] += 1
+
+        chosen: list[int] = []
+        plan: list[list[int]] = []
+        per_day: dict[int, int] = defaultdict(int)
+        topic_left = dict(topics)
+        tentative: dict[int, int] = defaultdict(int)
+        nodes = 0
+
+        def search(start: int, total: int) -> bool:
+            nonlocal nodes
+            nodes += 1
+            days_used = sum(1 for v in per_day.values() if v > 0)
+            if chosen and total >= low and days_used >= min_days and all(v <= 0 for v in topic_left.values()):
+                return True
+            if nodes >= max_nodes:
+                return False
+            if total + suffix_minutes[start] < low:
+                return False
+            if days_used + len([d for d in suffix_days[start] if per_day.get(d, 0) == 0]) < min_days:
+                return False
+            if any(left > suffix_topics[start][topic] for topic, left in topic_left.items()):
+                return False
+            for i in range(start, count):
+                b = candidates[i]
+                m = minutes[b]
+                if total + m > high:
+                    continue
+                if day_limit is not None and per_day[day_of[b]] + m > day_limit:
+                    continue
+                if any(_overlap(interval[b], interval[o]) for o in chosen):
+                    continue
+                extra = action(b, tentative, primary)
+                if extra is None:
+                    continue
+                chosen.append(b)
+                plan.append(extra)
+                per_day[day_of[b]] += m
+                if blocks[b].topic in topic_left:
+                    topic_left[blocks[b].topic] -= 1
+                for c in extra:
+                    tentative[c] += m
+                if search(i + 1, total + m):
+                    return True
+                for c in extra:
+                    tentative[c] -= m
+                if blocks[b].topic in topic_left:
+                    topic_left[blocks[b].topic] += 1
+                per_day[day_of[b]] -= m
+                plan.pop()
+                chosen.pop()
+                if nodes >= max_nodes:
+                    return False
+            return False
+
+        found = search(0, 0)
+        total_nodes += nodes
+        if nodes >= max_nodes and not found:
+            capped += 1
+        if not found:
+            continue
+        for b, extra in zip(chosen, plan):
+            if not is_open[b]:
+                open_block(b)
+            for c in extra:
+                add_clinician(c, b)
+            members[b].append(p)
+        week[p] = list(chosen)
+
+    # The end of intake: cancel groups below min_size until nothing changes.
+    cancelled: dict[int, list[tuple[int, int]]] = defaultdict(list)  # patient -> [(block, size at cancellation)]
+    cancelled_blocks = 0
+    while True:
+        small = [b for b in range(n_blocks) if is_open[b] and len(members[b]) < blocks[b].min_size]
+        if not small:
+            break
+        affected: set[int] = set()
+        for b in small:
+            for p in members[b]:
+                cancelled[p].append((b, len(members[b])))
+                affected.add(p)
+            close_block(b)
+            cancelled_blocks += 1
+        for p in sorted(affected):
+            if not week_holds(p, week[p]):
+                for b in week[p]:
+                    members[b].remove(p)
+                week[p] = []
+        for b in range(n_blocks):
+            if is_open[b] and not members[b]:
+                close_block(b)
+    for b in range(n_blocks):
+        if is_open[b]:
+            for c in list(crew[b][needed(b, len(members[b])):]):
+                release_clinician(c, b)
+    seconds = time.monotonic() - started
+
+    stats = {
+        "placed_bound": len(problem.patients),
+        "solve_seconds": seconds,
+        "method": "first_come_first_served",
+        "cancelled_blocks": cancelled_blocks,
+        "search_nodes": total_nodes,
+        "patients_search_capped": capped,
+        "parameters": {"max_nodes": int(max_nodes)},
+    }
+    document = _document(problem, eligibility, members, crew, "feasible", stats, explain=explain,
+                         label="first come, first served")
+    # Say what a coordinator's hand schedule did to those it left out.
+    for p, patient in enumerate(problem.patients):
+        entry = document["patients"][p]
+        if entry["placed"]:
+            continue
+        if p in cancelled:
+            lost = ", ".join(
+                f"{blocks[b].id} ({describe_interval(interval[b])}, {size} of at least {blocks[b].min_size})"
+                for b, size in cancelled[p])
+            them = "the group was" if len(cancelled[p]) == 1 else "the groups were"
+            sentence = (f"First come, first served gave them a week, but at the end of intake too few patients had "
+                        f"joined {lost}; {them} cancelled and the week no longer held.")
+            entry["reasons"] = [sentence] + [r for r in entry["reasons"] if not _is_competition(r)]
+            entry["why"] = [{"code": "fcfs_cancelled", "blocks": [blocks[b].id for b, _ in cancelled[p]]}] + [
+                w for w in entry["why"] if w.get("code") != "competition"]
+        elif any(w.get("code") == "competition" for w in entry["why"]):
+            sentence = (f"First come, first served: at their turn ({turn_of[p]} of {len(problem.patients)} "
+                        f"by admission date) no week could be made of the groups they can reach with the seats, "
+                        f"rooms and clinicians still free.")
+            entry["reasons"] = [sentence] + [r for r in entry["reasons"] if not _is_competition(r)]
+            entry["why"] = [{"code": "fcfs_turn", "turn": turn_of[p]}] + [
+                w for w in entry["why"] if w.get("code") != "competition"]
+    return document
+
+
+def _is_competition(reason: str) -> bool:
+    """The solver's 'not alongside the others' sentence, replaced by what FCFS actually did."""
+    return reason.startswith("Could be placed with the program to themselves")
+
+
+# --------------------------------------------------------------------------------------
+# Baseline 2: the same model as a MIP, solved with HiGHS
+# --------------------------------------------------------------------------------------
+
+class _Matrix:
+    """Rows collected in compressed sparse row form, for one bulk `addRows`."""
+
+    def __init__(self) -> None:
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+        self.starts: list[int] = []
+        self.index: list[int] = []
+        self.value: list[float] = []
+
+    def add(self, index: Sequence[int], value: Sequence[float], lower: float, upper: float) -> None:
+        self.starts.append(len(self.index))
+        self.index.extend(index)
+        self.value.extend(value)
+        self.lower.append(lower)
+        self.upper.append(upper)
+
+    def at_most_one(self, index: Sequence[int]) -> None:
+        self.add(index, [1.0] * len(index), -math.inf, 1.0)
+
+    def implies(self, first: int, second: int) -> None:
+        """first <= second (both binary)."""
+        self.add((first, second), (1.0, -1.0), -math.inf, 0.0)
+
+    def __len__(self) -> int:
+        return len(self.lower)
+
+
+class _Columns:
+    """Column bounds, handed out in blocks of consecutive indices."""
+
+    def __init__(self) -> None:
+        self.upper: list[float] = []
+
+    def new(self, count: int, upper: float = 1.0) -> int:
+        first = len(self.upper)
+        self.upper.extend([upper] * count)
+        return first
+
+    def __len__(self) -> int:
+        return len(self.upper)
+
+
+class MipModel:
+    """iop_sched's CP-SAT model (constraint families in iop_sched.constraints) as MIP rows and tier costs."""
+
+    def __init__(self, problem: Problem, eligibility: Eligibility, *, link_rows: bool = True):
+        self.problem = problem
+        self.eligibility = eligibility
+        self.link_rows = link_rows
+        self.columns = _Columns()
+        self.rows = _Matrix()
+        P, B = len(problem.patients), len(problem.blocks)
+        self.placed = self.columns.new(P)
+        self.open = self.columns.new(B)
+        self.attend: dict[tuple[int, int], int] = {}
+        for p in range(P):
+            for b in eligibility.blocks_of_patient[p]:
+                self.attend[p, b] = self.columns.new(1)
+        self.staff: dict[tuple[int, int], int] = {}
+        for c in range(len(problem.clinicians)):
+            for b in eligibility.blocks_of_clinician[c]:
+                self.staff[c, b] = self.columns.new(1)
+        self.costs: dict[int, dict[int, float]] = {tier: defaultdict(float) for tier in TIERS}
+        self._patient_week()
+        self._topics()
+        self._group_size()
+        self._staffing()
+        self._rooms()
+        self._wishes()
+        self._costs()
+
+    # ---- helpers ----
+    def fix_zero(self, column: int) -> None:
+        self.columns.upper[column] = 0.0
+
+    def cost_vector(self, tier: int) -> np.ndarray:
+        vector = np.zeros(len(self.columns))
+        for column, weight in self.costs[tier].items():
+            vector[column] += weight
+        return vector
+
+    # ---- constraint families (same rules, same order as iop_sched.model.FAMILIES) ----
+    def _patient_week(self) -> None:
+        problem, eligibility, rows = self.problem, self.eligibility, self.rows
+        rules = problem.program.rules
+        day_limit = problem.max_minutes_per_day()
+        minutes = [block.minutes for block in problem.blocks]
+        for p, patient in enumerate(problem.patients):
+            placed = self.placed + p
+            blocks = eligibility.blocks_of_patient[p]
+            if not blocks:
+                self.fix_zero(placed)
+                continue
+            attend = [self.attend[p, b] for b in blocks]
+            for column in attend:
+                rows.implies(column, placed)
+            rows.add(attend + [placed], [1.0] * len(attend) + [-1.0], 0.0, math.inf)
+            weights = [float(minutes[b]) for b in blocks]
+            rows.add(attend + [placed], weights + [-float(problem.min_minutes_for(patient))], 0.0, math.inf)
+            rows.add(attend + [placed], weights + [-float(problem.max_minutes_for(patient))], -math.inf, 0.0)
+            by_day: dict[int, list[int]] = defaultdict(list)
+            for b in blocks:
+                by_day[problem.blocks[b].interval[0] // MINUTES_PER_DAY].append(b)
+            if rules.min_days_per_week > 0:
+                days = sorted(by_day)
+                first = self.columns.new(len(days))
+                for k, day in enumerate(days):
+                    day_attend = [self.attend[p, b] for b in by_day[day]]
+                    rows.add(day_attend + [first + k], [1.0] * len(day_attend) + [-1.0], 0.0, math.inf)
+                rows.add(list(range(first, first + len(days))) + [placed],
+                         [1.0] * len(days) + [-float(rules.min_days_per_week)], 0.0, math.inf)
+            if day_limit is not None:
+                for day_blocks in by_day.values():
+                    if sum(minutes[b] for b in day_blocks) > day_limit:
+                        rows.add([self.attend[p, b] for b in day_blocks], [float(minutes[b]) for b in day_blocks],
+                                 -math.inf, float(day_limit))
+        # No two overlapping blocks: one row per (overlap clique, patient) with two or more of its blocks.
+        cliques = overlap_cliques({b: block.interval for b, block in enumerate(problem.blocks)})
+        seen: set[tuple[int, tuple[int, ...]]] = set()
+        for clique in cliques:
+            mine: dict[int, list[int]] = defaultdict(list)
+            for b in clique:
+                for p in eligibility.patients_of_block[b]:
+                    mine[p].append(b)
+            for p in sorted(mine):
+                chosen = tuple(mine[p])
+                if len(chosen) >= 2 and (p, chosen) not in seen:
+                    seen.add((p, chosen))
+                    rows.at_most_one([self.attend[p, b] for b in chosen])
+        for p in range(len(problem.patients)):
+            self.costs[TIER_PLACED][self.placed + p] -= 1.0
+
+    def _topics(self) -> None:
+        problem = self.problem
+        for p, patient in enumerate(problem.patients):
+            for topic, count in problem.required_topics_for(patient).items():
+                on_topic = [self.attend[p, b] for b in self.eligibility.blocks_of_patient[p]
+                            if problem.blocks[b].topic == topic]
+                if len(on_topic) < count:
+                    self.fix_zero(self.placed + p)
+                else:
+                    self.rows.add(on_topic + [self.placed + p], [1.0] * len(on_topic) + [-float(count)],
+                                  0.0, math.inf)
+
+    def _group_size(self) -> None:
+        problem = self.problem
+        for b, block in enumerate(problem.blocks):
+            is_open = self.open + b
+            members = [self.attend[p, b] for p in self.eligibility.patients_of_block[b]]
+            capacity = problem.capacity_of(block)
+            if len(members) < block.min_size or capacity < block.min_size:
+                self.fix_zero(is_open)
+                for column in members:
+                    self.fix_zero(column)
+                continue
+            ones = [1.0] * len(members)
+            self.rows.add(members + [is_open], ones + [-float(block.min_size)], 0.0, math.inf)
+            self.rows.add(members + [is_open], ones + [-float(capacity)], -math.inf, 0.0)
+            if self.link_rows:
+                for column in members:
+                    self.rows.implies(column, is_open)
+
+    def _staffing(self) -> None:
+        problem, eligibility, rows = self.problem, self.eligibility, self.rows
+        ratio = problem.program.rules.max_patients_per_clinician
+        for b, block in enumerate(problem.blocks):
+            is_open = self.open + b
+            crew = [self.staff[c, b] for c in eligibility.clinicians_of_block[b]]
+            for column in crew:
+                rows.implies(column, is_open)
+            needed_even_when_small = max(block.clinicians, 1 if ratio is not None else 0)
+            if len(crew) < needed_even_when_small:
+                self.fix_zero(is_open)
+                continue
+            if block.clinicians > 0:
+                rows.add(crew + [is_open], [1.0] * len(crew) + [-float(block.clinicians)], 0.0, math.inf)
+            if ratio is not None:
+                members = [self.attend[p, b] for p in eligibility.patients_of_block[b]]
+                if members:
+                    rows.add(members + crew, [1.0] * len(members) + [-float(ratio)] * len(crew), -math.inf, 0.0)
+        caps = _clinician_cap_minutes(problem)
+        for c in range(len(problem.clinicians)):
+            blocks = eligibility.blocks_of_clinician[c]
+            if not blocks:
+                continue
+            for clique in overlap_cliques({b: problem.blocks[b].interval for b in blocks}):
+                rows.at_most_one([self.staff[c, b] for b in clique])
+            if caps[c] != math.inf:
+                rows.add([self.staff[c, b] for b in blocks], [float(problem.blocks[b].minutes) for b in blocks],
+                         -math.inf, float(caps[c]))
+
+    def _rooms(self) -> None:
+        problem = self.problem
+        blocks_in_room: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
+        for b, block in enumerate(problem.blocks):
+            room = problem.room_of(block)
+            if room is not None and not room.virtual:
+                blocks_in_room[room.id][b] = block.interval
+        for room_id in sorted(blocks_in_room):
+            for clique in overlap_cliques(blocks_in_room[room_id]):
+                self.rows.at_most_one([self.open + b for b in clique])
+
+    def _wishes(self) -> None:
+        problem, eligibility, rows = self.problem, self.eligibility, self.rows
+        cost = self.costs[TIER_WISHES]
+        clinician_index = {clinician.id: c for c, clinician in enumerate(problem.clinicians)}
+        for p, patient in enumerate(problem.patients):
+            blocks = eligibility.blocks_of_patient[p]
+            if not blocks:
+                continue
+            if patient.prefer:
+                preferred = [interval for window in patient.prefer for interval in window.intervals()]
+                for b in blocks:
+                    if not covered_by(problem.blocks[b].interval, preferred):
+                        cost[self.attend[p, b]] += WISH_WEIGHT
+            if patient.primary_clinician is not None:
+                c = clinician_index[patient.primary_clinician]
+                for b in blocks:
+                    attend = self.attend[p, b]
+                    cost[attend] += WISH_WEIGHT
+                    staff = self.staff.get((c, b))
+                    if staff is None:
+                        continue
+                    with_primary = self.columns.new(1)
+                    rows.implies(with_primary, attend)
+                    rows.implies(with_primary, staff)
+                    cost[with_primary] -= WISH_WEIGHT
+            by_track: dict[tuple, list[int]] = defaultdict(list)
+            for b in blocks:
+                by_track[track_of(problem, problem.blocks[b])].append(b)
+            for track in sorted(by_track):
+                track_blocks = by_track[track]
+                if len(track_blocks) == 1:
+                    cost[self.attend[p, track_blocks[0]]] += WISH_WEIGHT
+                    continue
+                used = self.columns.new(1)
+                attends = [self.attend[p, b] for b in track_blocks]
+                for column in attends:
+                    rows.implies(column, used)
+                rows.add(attends + [used], [1.0] * len(attends) + [-1.0], 0.0, math.inf)
+                cost[used] += WISH_WEIGHT
+        for (p, b), column in self.attend.items():
+            cost[column] += problem.blocks[b].minutes
+
+    def _costs(self) -> None:
+        problem, eligibility = self.problem, self.eligibility
+        cost = self.costs[TIER_COSTS]
+        for b in range(len(problem.blocks)):
+            cost[self.open + b] += OPEN_BLOCK_WEIGHT
+        for (c, b), column in self.staff.items():
+            cost[column] += STAFF_MINUTE_WEIGHT * problem.blocks[b].minutes
+        self.busiest = self.columns.new(1, upper=100.0)
+        cost[self.busiest] += BUSIEST_LOAD_PERCENT_WEIGHT
+        for c in range(len(problem.clinicians)):
+            blocks = eligibility.blocks_of_clinician[c]
+            if not blocks:
+                continue
+            capacity = _weekly_capacity_minutes(problem, c, eligibility)
+            # capacity * busiest >= 100 * load
+            self.rows.add([self.staff[c, b] for b in blocks] + [self.busiest],
+                          [100.0 * problem.blocks[b].minutes for b in blocks] + [-float(capacity)],
+                          -math.inf, 0.0)
+
+
+_HIGHS_STATUS_OPTIMAL = "optimal"
+
+
+def highs_mip(
+    problem: Problem,
+    time_limit: float,
+    tiers: int = 3,
+    *,
+    link_rows: bool = True,
+    threads: Optional[int] = None,
+    seed: int = 0,
+    explain: bool = True,
+) -> dict[str, Any]:
+    """iop_sched's model as a MIP, solved with HiGHS tier by tier within `time_limit` seconds in all.
+
+    Tier 1 maximises the patients placed; its value is then fixed (placed >= value found)
+    and tier 2 (wishes) is minimised, then fixed, then tier 3 (costs); each later tier
+    starts from the previous tier's schedule. The budget is shared as in iop_sched.solve
+    (TIER_BUDGET_SHARE) and counts building the model. `tiers` < 3 stops early; the
+    status is "optimal" only when all three tiers were solved and proven, "feasible"
+    with any schedule, "unknown" when HiGHS returned none (the empty schedule is given).
+    `link_rows` adds attend <= open for every eligible pair (tighter LP; not in the
+    CP-SAT model, where size <= capacity * open implies them).
+    """
+    import highspy
+
+    if time_limit <= 0:
+        raise ValueError("time_limit must be positive (seconds)")
+    if tiers not in (1, 2, 3):
+        raise ValueError("tiers must be 1, 2 or 3")
+    started = time.monotonic()
+    deadline = started + time_limit
+    eligibility = compute_eligibility(problem)
+    model = MipModel(problem, eligibility, link_rows=link_rows)
+    n_cols = len(model.columns)
+    rows = model.rows
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("random_seed", int(seed))
+    if threads is not None:
+        # HiGHS keeps one thread pool per process; a different size needs a fresh pool.
+        highspy.Highs.resetGlobalScheduler(True)
+        h.setOptionValue("threads", int(threads))
+    h.addVars(n_cols, np.zeros(n_cols), np.asarray(model.columns.upper, dtype=np.float64))
+    all_cols = np.arange(n_cols, dtype=np.int32)
+    h.changeColsIntegrality(n_cols, all_cols, np.full(n_cols, int(highspy.HighsVarType.kInteger), dtype=np.uint8))
+    if len(rows):
+        h.addRows(len(rows), np.asarray(rows.lower, dtype=np.float64), np.asarray(rows.upper, dtype=np.float64),
+                  len(rows.index), np.asarray(rows.starts, dtype=np.int32), np.asarray(rows.index, dtype=np.int32),
+                  np.asarray(rows.value, dtype=np.float64))
+    build_seconds = time.monotonic() - started
+    model_size = {"columns": n_cols, "rows": len(rows), "nonzeros": len(rows.index)}
+
+    solution = np.zeros(n_cols)  # the empty schedule is always feasible
+    found = False
+    outcomes: list[dict[str, Any]] = []
+    for tier in TIERS[:tiers]:
+        cost = model.cost_vector(tier)
+        h.changeColsCost(n_cols, all_cols, cost)
+        h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+        remaining = max(0.05, deadline - time.monotonic())
+        last = tier == TIERS[tiers - 1]
+        budget = remaining if last else max(0.05, remaining * TIER_BUDGET_SHARE[tier])
+        # time_limit applies to each run() (checked on highspy 1.16: getRunTime() accumulates over runs,
+        # the limit does not), so each tier gets its own share of what is left.
+        h.setOptionValue("time_limit", float(budget))
+        h.setSolution(n_cols, all_cols, solution)
+        tier_started = time.monotonic()
+        run_status = h.run()
+        seconds = time.monotonic() - tier_started
+        if run_status == highspy.HighsStatus.kError:
+            raise RuntimeError(f"HiGHS failed on tier {tier}: {h.modelStatusToString(h.getModelStatus())}")
+        status_code = h.getModelStatus()
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        if status_code == highspy.HighsModelStatus.kOptimal and has_solution:
+            status = _HIGHS_STATUS_OPTIMAL
+        elif has_solution:
+            status = "feasible"
+        elif status_code == highspy.HighsModelStatus.kInfeasible:
+            status = "infeasible"
+        else:
+            status = "unknown"
+        if not has_solution:
+            outcomes.append({"tier": tier, "status": status, "value": None, "bound": None,
+                             "seconds": round(seconds, 3), "highs_status": h.modelStatusToString(status_code)})
+            break
+        values = np.round(np.asarray(h.getSolution().col_value, dtype=np.float64))
+        solution = values
+        found = True
+        value = int(round(float(cost @ values)))
+        dual = float(info.mip_dual_bound)
+        if status == _HIGHS_STATUS_OPTIMAL:
+            bound = value
+        elif math.isfinite(dual):
+            bound = math.ceil(dual - 1e-6)
+        else:
+            bound = None
+        if tier == TIER_PLACED:
+            shown_value = -value
+            shown_bound = len(problem.patients) if bound is None else min(len(problem.patients), -bound)
+            shown_bound = max(shown_bound, shown_value)
+        else:
+            shown_value, shown_bound = value, bound
+        outcomes.append({"tier": tier, "status": status, "value": shown_value, "bound": shown_bound,
+                         "seconds": round(seconds, 3), "highs_status": h.modelStatusToString(status_code)})
+        # Fix this tier at the value reached (integral costs: the rounded schedule's value exactly).
+        nonzero = np.flatnonzero(cost)
+        h.addRow(-math.inf, float(value), len(nonzero), nonzero.astype(np.int32), cost[nonzero])
+    seconds = time.monotonic() - started
+
+    rosters: list[list[int]] = [[] for _ in problem.blocks]
+    crews: list[list[int]] = [[] for _ in problem.blocks]
+    if found:
+        for (p, b), column in model.attend.items():
+            if solution[column] > 0.5:
+                rosters[b].append(p)
+        for (c, b), column in model.staff.items():
+            if solution[column] > 0.5:
+                crews[b].append(c)
+    if not found:
+        status = "unknown"
+    elif tiers == len(TIERS) and len(outcomes) == len(TIERS) and all(o["status"] == "optimal" for o in outcomes):
+        status = "optimal"
+    else:
+        status = "feasible"
+    tier_one = outcomes[0] if outcomes else None
+    stats = {
+        "placed_bound": tier_one["bound"] if tier_one and tier_one["bound"] is not None else len(problem.patients),
+        "solve_seconds": seconds,
+        "method": "highs_mip",
+        "build_seconds": round(build_seconds, 3),
+        "tiers": outcomes,
+        "model": model_size,
+        "parameters": {"time_limit": float(time_limit), "tiers": int(tiers), "link_rows": bool(link_rows),
+                       "threads": threads, "random_seed": int(seed), "mip_rel_gap": 0.0,
+                       "highs_version": h.version()},
+    }
+    return _document(problem, eligibility, rosters, crews, status, stats, explain=explain, label="HiGHS MIP")
+
+
+__all__ = ["first_come_first_served", "highs_mip", "MipModel", "FCFS_MAX_NODES"]
