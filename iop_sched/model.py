@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 from ortools.sat.python import cp_model
 
-from .constraints import availability, costs, group_size, patient_week, rooms, staffing, topics, wishes
+from .constraints import availability, costs, group_size, patient_week, rooms, staffing, symmetry, topics, wishes
 from .constraints.availability import Eligibility
 from .constraints.base import TIER_COSTS, TIER_NAMES, TIER_PLACED, TIER_WISHES, TIERS, ObjectiveTerm, Variables
 from .schema import Problem
@@ -44,6 +44,7 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
     group_size.add,
     staffing.add,
     rooms.add,
+    symmetry.add,
     wishes.add,
     costs.add,
 )

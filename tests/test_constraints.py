@@ -284,3 +284,23 @@ def test_weekly_hours_are_exact_for_odd_minutes():
     blocks = [block("short", "mon", "18:00", "18:50", room="r1")]
     schedule = solve_checked(one_patient(blocks=blocks, rules={"min_weekly_hours": 0.5}))
     assert week(schedule, "P1").weekly_hours == 50 / 60
+
+
+# ---- symmetry (not a rule: a tie-break among identical patients) ----
+
+def test_identical_patients_are_placed_in_list_order():
+    blocks = [block("only", "mon", "18:00", "21:00", room="r1", max_size=1)]
+    data = program_dict(blocks=blocks, patients=[patient("P1"), patient("P2"), patient("P3", min_weekly_hours=2)],
+                        rules={"min_weekly_hours": 3})
+    for seed in range(3):
+        placed = [w.id for w in solve_checked(data, seed=seed).patients if w.placed]
+        assert placed in (["P1"], ["P3"])  # never P2 alone: it is P1's twin and comes later
+
+
+def test_patients_with_different_needs_are_not_ordered():
+    from iop_sched.constraints.availability import compute_eligibility
+    from iop_sched.constraints.symmetry import twin_pairs
+    from programs import build
+    problem = build(program_dict(blocks=three_evenings(), patients=[
+        patient("P1"), patient("P2"), patient("P3", prefer=[window("mon", "17:00", "22:00")]), patient("P4", tags=["x"])]))
+    assert twin_pairs(problem, compute_eligibility(problem)) == [(1, 0), (3, 1)]

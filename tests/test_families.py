@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from iop_sched.constraints import costs, group_size, patient_week, rooms, staffing, topics, wishes
+from iop_sched.constraints import costs, group_size, patient_week, rooms, staffing, symmetry, topics, wishes
 from iop_sched.model import FAMILIES
 from iop_sched.validate import validate_schedule
 from programs import block, build, clinician, patient, program_dict, solve_checked, three_evenings
@@ -44,5 +44,5 @@ def test_dropping_a_family_breaks_exactly_its_rule(name):
 
 
 def test_every_family_is_listed_once():
-    modules = [patient_week, topics, group_size, staffing, rooms, wishes, costs]
+    modules = [patient_week, topics, group_size, staffing, rooms, symmetry, wishes, costs]
     assert sorted(f.__module__ for f in FAMILIES) == sorted(m.__name__ for m in modules)
