@@ -9,6 +9,7 @@ system's developer can act on.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterable, Union
 
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from .schema import Problem
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ProblemError(ValueError):
@@ -33,8 +35,10 @@ def format_place(location: Iterable[Union[str, int]]) -> str:
     for part in location:
         if isinstance(part, int):
             place += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.match(str(part)):
             place += ("." if place else "") + str(part)
+        else:  # a key nobody could read after a dot (empty, spaces, punctuation)
+            place += f"[{json.dumps(str(part), ensure_ascii=False)}]"
     return place or "(document)"
 
 
