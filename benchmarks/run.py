@@ -14,7 +14,9 @@ such without losing the others.
 
 Methods (a registry, ``METHODS``; one entry per configuration):
 
-* ``iop_sched`` -- ``iop_sched.solve`` with its default parameters and ``--workers`` workers (8).
+* ``iop_sched`` -- ``iop_sched.solve`` with its default parameters: the pinned per-tier portfolios
+  (``--workers N`` replaces them by CP-SAT's own portfolio of N workers).
+* ``iop_sched_8workers`` -- the first configuration: CP-SAT's own portfolio of 8 workers on 2 cores.
 * ``iop_sched_2workers`` -- the earlier, naive configuration: 2 CP-SAT workers (a reduced
   portfolio without the LP-based bound workers).
 * ``highs`` -- the same model as a MIP on HiGHS (mip_rel_gap=0), tier 1 then tiers 2 and 3.
@@ -58,8 +60,8 @@ if __name__ == "__main__" and __package__ in (None, ""):
 
 from benchmarks.generate import SIZES, generate  # noqa: E402
 
-DEFAULT_METHODS = ("iop_sched", "iop_sched_2workers", "highs", "fcfs")
-DEFAULT_WORKERS = 8
+DEFAULT_METHODS = ("iop_sched", "iop_sched_8workers", "highs", "fcfs")
+DEFAULT_WORKERS = 0  # 0: iop_sched's pinned per-tier portfolios (workers=None)
 DEFAULT_OUT = REPO / "benchmarks" / "results"
 #: Share of the final placed count that counts as "nearly there".
 NEARLY = 0.99
@@ -85,7 +87,7 @@ def _iop_sched(problem, time_limit: float, seed: int, trace: list, *, workers: i
     from iop_sched import solve
 
     events: list[dict] = []
-    schedule = solve(problem, time_limit=time_limit, workers=workers, seed=seed, progress=events.append,
+    schedule = solve(problem, time_limit=time_limit, workers=workers or None, seed=seed, progress=events.append,
                      extra_parameters=dict(extra_parameters) if extra_parameters else None)
     stats = schedule.stats
     last = 0.0
@@ -135,6 +137,7 @@ def _fcfs(problem, time_limit: float, seed: int, trace: list) -> tuple[dict, dic
 #: name -> function(problem, time_limit, seed, trace) -> (schedule document, extra stats).
 METHODS: dict[str, Method] = {
     "iop_sched": functools.partial(_iop_sched, workers=DEFAULT_WORKERS),
+    "iop_sched_8workers": functools.partial(_iop_sched, workers=8),
     "iop_sched_2workers": functools.partial(_iop_sched, workers=2),
     "highs": _highs,
     "fcfs": _fcfs,
@@ -142,7 +145,9 @@ METHODS: dict[str, Method] = {
 
 
 def parse_value(text: str) -> Any:
-    """A --config value: bool (true/false/yes/no), int, float, else the text itself."""
+    """A --config value: bool (true/false/yes/no), int, float, a|b|c list of texts, else the text itself."""
+    if "|" in text:
+        return [part for part in text.split("|") if part]
     lowered = text.strip().lower()
     if lowered in ("true", "yes", "on"):
         return True
@@ -678,7 +683,7 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"comma-separated (default {','.join(DEFAULT_METHODS)}); --config names are added")
     parser.add_argument("--config", action="append", default=[], metavar="NAME:KEY=VALUE,...",
                         help="an extra iop_sched configuration: CP-SAT parameters (workers=N sets the workers)")
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="workers of the iop_sched method")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="workers of the iop_sched method (0: its pinned per-tier portfolios)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder (default benchmarks/results)")
     parser.add_argument("--_single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--method", help=argparse.SUPPRESS)

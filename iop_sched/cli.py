@@ -47,7 +47,7 @@ def _command_solve(args: argparse.Namespace) -> int:
         return _fail([str(error)])
     if args.time_limit <= 0:
         return _fail(["--time-limit: must be a positive number of seconds"])
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         return _fail(["--workers: must be at least 1"])
     live = not args.quiet and sys.stderr.isatty()
     schedule = solve(problem, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument("problem", help="problem document (iop-sched/1 JSON)")
     solve_parser.add_argument("--out", required=True, help="folder for schedule.json and calendars/ (replaced whole)")
     solve_parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help="seconds for the whole solve")
-    solve_parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="CP-SAT workers (default 8)")
+    solve_parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="CP-SAT workers (default: pinned portfolios per tier)")
     solve_parser.add_argument("--seed", type=int, default=0, help="CP-SAT random seed")
     solve_parser.add_argument("--quiet", action="store_true", help="no live progress")
     solve_parser.add_argument("--log", action="store_true", help="CP-SAT's own search log on stdout")

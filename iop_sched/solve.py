@@ -4,12 +4,16 @@ Lexicographic by fixing: after each tier the best value found is added as a
 constraint and the next tier is optimised with the previous solution as a hint,
 so a lower tier can never buy anything with a placement (tier 1 is never traded).
 
-Solver parameters (pinned, reported in `Schedule.stats["parameters"]`):
-- `num_workers` 8 by default, even on 2 cores: CP-SAT with exactly 2 workers runs
-  a reduced portfolio without the LP-based bound workers, and its bound on the
-  number placed stays far from the truth, so optimality is rarely proven.
-- `random_seed` fixed (0) so a run can be repeated; `max_time_in_seconds` is the
-  whole budget over all tiers.
+Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
+`Schedule.stats["parameters"]`, measured in benchmarks/RESULTS.md):
+- CP-SAT's default portfolio with 2 workers (one per core here) drops the LP-based
+  workers, and the bound on patients placed never leaves its initial value; with
+  8 workers on 2 cores each worker gets a quarter of a core. A small named
+  portfolio (quick_restart, default_lp, max_lp) with `linearization_level` 2 proves
+  the number placed on medium programs 2-3x sooner than either.
+- Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
+  workers; `extra_parameters` override any parameter in every tier.
+- `random_seed` fixed (0) by default; `time_limit` is the whole budget over all tiers.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ from .model import FAMILIES, TIER_COSTS, TIER_PLACED, TIER_WISHES, TIERS, Constr
 from .schema import Problem
 
 DEFAULT_TIME_LIMIT = 30.0
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS: Optional[int] = None  # None: the pinned portfolios of TIER_PORTFOLIO
+#: CP-SAT parameters per tier when the caller does not choose the workers.
+TIER_PORTFOLIO: dict[int, dict] = {
+    TIER_PLACED: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
+    TIER_WISHES: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
+    TIER_COSTS: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
+}
 #: Share of the remaining budget a tier may use when later tiers still wait.
 TIER_BUDGET_SHARE = {TIER_PLACED: 0.6, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
 
@@ -111,21 +121,32 @@ def _hint_complete_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) 
         model.add_hint(model.get_int_var_from_proto_index(index), value)
 
 
-def solver_parameters(time_limit: float, workers: int, seed: int, log: bool) -> dict:
-    """The parameters every tier runs with (reported with the result)."""
-    return {
-        "max_time_in_seconds": float(time_limit),
-        "num_workers": int(workers),
-        "random_seed": int(seed),
-        "log_search_progress": bool(log),
-    }
+def tier_parameters(tier: int, workers: Optional[int], seed: int, log: bool, extra: Optional[dict]) -> dict:
+    """The CP-SAT parameters one tier runs with (its time limit is set separately, from the budget)."""
+    parameters: dict = {"random_seed": int(seed), "log_search_progress": bool(log)}
+    if workers is None:
+        parameters.update(TIER_PORTFOLIO[tier])
+    else:
+        parameters["num_workers"] = int(workers)
+    parameters.update(extra or {})
+    return parameters
+
+
+def _apply_parameters(solver: cp_model.CpSolver, parameters: dict) -> None:
+    for name, value in parameters.items():
+        if isinstance(value, (list, tuple)):
+            field_values = getattr(solver.parameters, name)
+            field_values.clear()
+            field_values.extend(value)
+        else:
+            setattr(solver.parameters, name, value)
 
 
 def solve_model(
     problem: Problem,
     *,
     time_limit: float = DEFAULT_TIME_LIMIT,
-    workers: int = DEFAULT_WORKERS,
+    workers: Optional[int] = DEFAULT_WORKERS,
     seed: int = 0,
     log: bool = False,
     progress: Optional[Progress] = None,
@@ -135,14 +156,15 @@ def solve_model(
     """Build and solve the model tier by tier within `time_limit` seconds in all."""
     if time_limit <= 0:
         raise ValueError("time_limit must be positive (seconds)")
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise ValueError("workers must be at least 1")
     started = time.monotonic()
     schedule_model = build_model(problem, families)
     model = schedule_model.model
     variables = schedule_model.variables
     outcome = SolveOutcome(schedule_model)
-    outcome.parameters = solver_parameters(time_limit, workers, seed, log) | dict(extra_parameters or {})
+    per_tier = {tier: tier_parameters(tier, workers, seed, log, extra_parameters) for tier in TIERS}
+    outcome.parameters = {"time_limit": float(time_limit), "tiers": {str(t): p for t, p in per_tier.items()}}
 
     # The empty schedule is always feasible: hint it so every tier starts from a schedule.
     for var in list(variables.attend.values()) + list(variables.staff.values()) + variables.open + variables.placed:
@@ -156,8 +178,7 @@ def solve_model(
         remaining = max(0.05, deadline - time.monotonic())
         budget = remaining if tier == TIERS[-1] else max(0.05, remaining * TIER_BUDGET_SHARE[tier])
         solver = cp_model.CpSolver()
-        for name, value in outcome.parameters.items():
-            setattr(solver.parameters, name, value)
+        _apply_parameters(solver, per_tier[tier])
         solver.parameters.max_time_in_seconds = budget
         tier_started = time.monotonic()
         callback = _ProgressReporter(tier, progress, started) if progress else None
@@ -195,7 +216,7 @@ def solve(
     problem: Problem,
     *,
     time_limit: float = DEFAULT_TIME_LIMIT,
-    workers: int = DEFAULT_WORKERS,
+    workers: Optional[int] = DEFAULT_WORKERS,
     seed: int = 0,
     log: bool = False,
     progress: Optional[Progress] = None,

@@ -75,7 +75,8 @@ def solve_checked(data_or_problem: Any, **options: Any) -> Schedule:
     """Solve and assert the independent validator accepts the result; every solve in the tests goes here."""
     problem = data_or_problem if isinstance(data_or_problem, Problem) else build(data_or_problem)
     options.setdefault("time_limit", TEST_TIME_LIMIT)
-    options.setdefault("workers", 2 if "families" in options else 8)
+    if "families" in options:
+        options.setdefault("workers", 2)
     schedule = solve(problem, **options)
     if "families" not in options:
         violations = validate_schedule(problem, schedule.to_dict())
