@@ -1,4 +1,4 @@
-"""`iop-sched`: solve a program, check a schedule, print the problem's JSON Schema.
+"""`iop-sched`: solve a program, check or explain a schedule, print the problem's JSON Schema.
 
 Exit status: 0 done; 1 a schedule that breaks a rule (`check`); 2 an invalid
 document or unusable --out (nothing written).
@@ -70,14 +70,9 @@ def _command_check(args: argparse.Namespace) -> int:
         problem = load_problem(args.problem)
     except ProblemError as error:
         return _fail(error.faults)
-    try:
-        document = json.loads(Path(args.schedule).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        return _fail([f"{args.schedule}: cannot read ({error})"])
-    except json.JSONDecodeError as error:
-        return _fail([f"{args.schedule}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"])
-    if not isinstance(document, dict):
-        return _fail([f"{args.schedule}: a schedule document is a JSON object"])
+    document, faults = _read_schedule(args.schedule)
+    if document is None:
+        return _fail(faults)
     violations = validate_schedule(problem, document)
     for violation in violations:
         print(f"{violation.place}: [{violation.rule}] {violation.message}")
@@ -86,6 +81,45 @@ def _command_check(args: argparse.Namespace) -> int:
         return EXIT_RULE_BROKEN
     stats = document.get("stats", {})
     print(f"valid: {stats.get('placed', '?')} of {stats.get('patients', '?')} patients placed, every hard rule holds")
+    return EXIT_OK
+
+
+def _read_schedule(path: str) -> tuple[Optional[dict], list[str]]:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [f"{path}: cannot read ({error})"]
+    except json.JSONDecodeError as error:
+        return None, [f"{path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"]
+    if not isinstance(document, dict) or not isinstance(document.get("patients"), list):
+        return None, [f"{path}: not a schedule document (a JSON object with a patients list)"]
+    return document, []
+
+
+def _command_explain(args: argparse.Namespace) -> int:
+    from .reasons import explain
+    from .validate import validate_schedule
+
+    try:
+        problem = load_problem(args.problem)
+    except ProblemError as error:
+        return _fail(error.faults)
+    document, faults = _read_schedule(args.schedule)
+    if document is None:
+        return _fail(faults)
+    shape = [v for v in validate_schedule(problem, document) if v.rule.startswith("document.")]
+    if shape:
+        return _fail([f"{args.schedule}: {v.place}: {v.message}" for v in shape])
+    try:
+        explanations = explain(problem, document, args.patient)
+    except KeyError as error:
+        return _fail([f"--patient: {error.args[0]}"])
+    if not explanations:
+        print("every patient asked about is placed")
+    for patient_id, explanation in explanations.items():
+        print(f"{patient_id}:")
+        for sentence in explanation.sentences:
+            print(f"  - {sentence}")
     return EXIT_OK
 
 
@@ -112,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("problem")
     check_parser.add_argument("schedule")
     check_parser.set_defaults(run=_command_check)
+
+    explain_parser = commands.add_parser("explain", help="why patients of a schedule are not placed")
+    explain_parser.add_argument("problem")
+    explain_parser.add_argument("schedule")
+    explain_parser.add_argument("--patient", help="only this patient")
+    explain_parser.set_defaults(run=_command_explain)
 
     schema_parser = commands.add_parser("schema", help="print the problem document's JSON Schema")
     schema_parser.set_defaults(run=_command_schema)

@@ -189,4 +189,15 @@ def explain_unplaced(problem: Problem, eligibility: Eligibility, schedule: dict)
     return result
 
 
-__all__ = ["Explanation", "explain_unplaced", "placeable_alone", "format_clock"]
+def explain(problem: Problem, schedule: dict, patient_id: str | None = None) -> dict[str, Explanation]:
+    """Reasons for the unplaced patients of a schedule document (or for one of them)."""
+    from .constraints.availability import compute_eligibility
+
+    known = {entry["id"] for entry in schedule["patients"]}
+    if patient_id is not None and patient_id not in known:
+        raise KeyError(f"no patient {patient_id!r} in the schedule")
+    result = explain_unplaced(problem, compute_eligibility(problem), schedule)
+    return {pid: text for pid, text in result.items() if patient_id is None or pid == patient_id}
+
+
+__all__ = ["Explanation", "explain", "explain_unplaced", "placeable_alone", "format_clock"]

@@ -144,6 +144,12 @@ class Schedule:
         } for c in self.problem.clinicians]
         return pd.DataFrame(rows, columns=["clinician", "groups", "hours", "max_weekly_hours"])
 
+    def report(self) -> dict[str, pd.DataFrame]:
+        """Full groups, groups not opened, clinician hours against caps, demand of those not placed."""
+        from .report import program_report
+
+        return program_report(self.problem, self.to_dict())
+
     # ---- text ----
     def summary(self) -> str:
         """A few lines a coordinator reads first: placed, proof, groups, time, who is not placed and why."""
@@ -155,6 +161,9 @@ class Schedule:
             f"open groups: {s['open_blocks']} of {len(self.problem.blocks)} candidate blocks; "
             f"clinician hours: {s.get('clinician_hours', 0):g}; solved in {s['solve_seconds']:.2f} s",
         ]
+        from .report import program_report, report_lines
+
+        lines += report_lines(program_report(self.problem, self.to_dict()))
         unplaced = [week for week in self.patients if not week.placed]
         if unplaced:
             lines.append("not placed:")

@@ -110,3 +110,16 @@ def test_schema_command_prints_json_schema(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "Problem"
+
+
+def test_explain_prints_reasons_for_one_patient(tmp_path, capsys):
+    problem = str(acceptance_path())
+    out = tmp_path / "out"
+    assert main(["solve", problem, "--out", str(out), "--time-limit", "20", "--quiet"]) == 0
+    summary = capsys.readouterr().out
+    assert "full groups:" in summary and "not placed:" in summary
+    assert main(["explain", problem, str(out / "schedule.json"), "--patient", "R140"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("R140:") and "No group of the week is reachable" in printed
+    assert main(["explain", problem, str(out / "schedule.json"), "--patient", "nobody"]) == 2
+    assert main(["explain", problem, str(tmp_path / "missing.json")]) == 2
