@@ -54,11 +54,22 @@ def _command_solve(args: argparse.Namespace) -> int:
                      log=args.log, progress=_live_progress if live else None)
     if live:
         print(file=sys.stderr)
+    extra_files = {}
+    if args.suggest:
+        from .suggestions import suggest, suggestions_document
+
+        document = json.loads(Path(args.problem).read_text(encoding="utf-8"))
+        suggestions = suggest(problem, schedule.to_dict(), document)
+        extra_files["suggestions.json"] = suggestions_document(suggestions)
     try:
-        out = schedule.write(args.out)
+        out = schedule.write(args.out, extra_files)
     except OutputError as error:
         return _fail([str(error)])
     print(schedule.summary())
+    if args.suggest:
+        print("suggestions (verified by solving again):" if suggestions else "no single change found that places more")
+        for suggestion in suggestions[:5]:
+            print(f"  +{suggestion.placed_gain}: {suggestion.text}")
     print(f"wrote {out}/schedule.json and {out}/calendars/")
     return EXIT_OK
 
@@ -140,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument("--seed", type=int, default=0, help="CP-SAT random seed")
     solve_parser.add_argument("--quiet", action="store_true", help="no live progress")
     solve_parser.add_argument("--log", action="store_true", help="CP-SAT's own search log on stdout")
+    solve_parser.add_argument("--suggest", action="store_true",
+                              help="also write suggestions.json: changes that place more patients, each verified")
     solve_parser.set_defaults(run=_command_solve)
 
     check_parser = commands.add_parser("check", help="check a schedule against every hard rule")

@@ -68,11 +68,11 @@ class Schedule:
     def to_json(self, indent: Optional[int] = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
 
-    def write(self, out_dir) -> "Path":
-        """Write schedule.json and calendars/ into `out_dir`, replacing a previous run's outputs atomically."""
+    def write(self, out_dir, extra_files: Optional[dict[str, bytes]] = None) -> "Path":
+        """Write schedule.json and calendars/ (and `extra_files`) into `out_dir`, replacing a previous run atomically."""
         from .output import write_tree
 
-        return write_tree(out_dir, output_files(self))
+        return write_tree(out_dir, {**output_files(self), **(extra_files or {})})
 
     # ---- figures ----
     @property

@@ -152,8 +152,9 @@ def solve_model(
     progress: Optional[Progress] = None,
     extra_parameters: Optional[dict] = None,
     families: Sequence[ConstraintFamily] = FAMILIES,
+    tiers: Sequence[int] = TIERS,
 ) -> SolveOutcome:
-    """Build and solve the model tier by tier within `time_limit` seconds in all."""
+    """Build and solve the model tier by tier within `time_limit` seconds in all (`tiers`: which, in order)."""
     if time_limit <= 0:
         raise ValueError("time_limit must be positive (seconds)")
     if workers is not None and workers < 1:
@@ -172,11 +173,11 @@ def solve_model(
 
     deadline = started + time_limit
     best: Optional[cp_model.CpSolver] = None  # the solver holding the latest complete schedule
-    for tier in TIERS:
+    for tier in tiers:
         expression = schedule_model.tier_expression(tier)
         model.minimize(expression)
         remaining = max(0.05, deadline - time.monotonic())
-        budget = remaining if tier == TIERS[-1] else max(0.05, remaining * TIER_BUDGET_SHARE[tier])
+        budget = remaining if tier == tiers[-1] else max(0.05, remaining * TIER_BUDGET_SHARE[tier])
         solver = cp_model.CpSolver()
         _apply_parameters(solver, per_tier[tier])
         solver.parameters.max_time_in_seconds = budget
@@ -222,13 +223,15 @@ def solve(
     progress: Optional[Progress] = None,
     extra_parameters: Optional[dict] = None,
     families: Sequence[ConstraintFamily] = FAMILIES,
+    tiers: Sequence[int] = TIERS,
 ) -> "Schedule":
     """Solve a problem and return the schedule, with reasons for every patient not placed."""
     from .reasons import explain_unplaced
     from .result import PatientWeek, Roster, Schedule
 
     outcome = solve_model(problem, time_limit=time_limit, workers=workers, seed=seed, log=log,
-                          progress=progress, extra_parameters=extra_parameters, families=families)
+                          progress=progress, extra_parameters=extra_parameters, families=families,
+                          tiers=tiers)
     blocks_of_patient: list[list[str]] = [[] for _ in problem.patients]
     rosters = []
     for b, block in enumerate(problem.blocks):
