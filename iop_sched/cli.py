@@ -49,9 +49,14 @@ def _command_solve(args: argparse.Namespace) -> int:
         return _fail(["--time-limit: must be a positive number of seconds"])
     if args.workers is not None and args.workers < 1:
         return _fail(["--workers: must be at least 1"])
+    previous = None
+    if args.previous:
+        previous, faults = _read_schedule(args.previous)
+        if previous is None:
+            return _fail([f"--previous {line}" for line in faults])
     live = not args.quiet and sys.stderr.isatty()
     schedule = solve(problem, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
-                     log=args.log, progress=_live_progress if live else None)
+                     log=args.log, progress=_live_progress if live else None, previous=previous)
     if live:
         print(file=sys.stderr)
     extra_files = {}
@@ -151,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument("--seed", type=int, default=0, help="CP-SAT random seed")
     solve_parser.add_argument("--quiet", action="store_true", help="no live progress")
     solve_parser.add_argument("--log", action="store_true", help="CP-SAT's own search log on stdout")
+    solve_parser.add_argument("--previous", help="re-plan from this earlier schedule.json: keep who was placed, "
+                              "change as little as possible")
     solve_parser.add_argument("--suggest", action="store_true",
                               help="also write suggestions.json: changes that place more patients, each verified")
     solve_parser.set_defaults(run=_command_solve)

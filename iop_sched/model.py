@@ -15,7 +15,8 @@ from ortools.sat.python import cp_model
 
 from .constraints import availability, costs, group_size, patient_week, rooms, staffing, symmetry, topics, wishes
 from .constraints.availability import Eligibility
-from .constraints.base import TIER_COSTS, TIER_NAMES, TIER_PLACED, TIER_WISHES, TIERS, ObjectiveTerm, Variables
+from .constraints.base import (MAXIMISED_TIERS, REPLANNING_TIERS, TIER_CHANGES, TIER_COSTS, TIER_KEEP, TIER_NAMES,
+                               TIER_PLACED, TIER_WISHES, TIERS, ObjectiveTerm, Variables)
 from .schema import Problem
 
 

@@ -163,6 +163,11 @@ class Schedule:
         ]
         from .report import program_report, report_lines
 
+        if "previous" in s:
+            before = s["previous"]
+            lines.append(f"re-planned: {len(before['kept'])} of {before['previously_placed']} previously placed kept, "
+                         f"{len(before['moved'])} moved")
+
         lines += report_lines(program_report(self.problem, self.to_dict()))
         unplaced = [week for week in self.patients if not week.placed]
         if unplaced:

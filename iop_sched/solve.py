@@ -25,7 +25,9 @@ from typing import Callable, Optional, Sequence
 
 from ortools.sat.python import cp_model
 
-from .model import FAMILIES, TIER_COSTS, TIER_PLACED, TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model
+from .constraints import continuity, symmetry
+from .model import (FAMILIES, MAXIMISED_TIERS, REPLANNING_TIERS, TIER_CHANGES, TIER_COSTS, TIER_KEEP, TIER_PLACED,
+                    TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model)
 from .schema import Problem
 
 DEFAULT_TIME_LIMIT = 30.0
@@ -36,8 +38,10 @@ TIER_PORTFOLIO: dict[int, dict] = {
     TIER_WISHES: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
     TIER_COSTS: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
 }
+TIER_PORTFOLIO[TIER_KEEP] = TIER_PORTFOLIO[TIER_PLACED]
+TIER_PORTFOLIO[TIER_CHANGES] = TIER_PORTFOLIO[TIER_WISHES]
 #: Share of the remaining budget a tier may use when later tiers still wait.
-TIER_BUDGET_SHARE = {TIER_PLACED: 0.6, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
+TIER_BUDGET_SHARE = {TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
 
 Progress = Callable[[dict], None]
 
@@ -65,6 +69,7 @@ class SolveOutcome:
     seconds: float = 0.0
     parameters: dict = field(default_factory=dict)
     found: bool = False
+    previous: Optional["continuity.PreviousSchedule"] = None
 
     @property
     def status(self) -> str:
@@ -95,7 +100,7 @@ class _ProgressReporter(cp_model.CpSolverSolutionCallback):
     def __init__(self, tier: int, progress: Progress, started: float):
         super().__init__()
         self._tier, self._progress, self._started = tier, progress, started
-        self._sign = -1 if tier == TIER_PLACED else 1
+        self._sign = -1 if tier in MAXIMISED_TIERS else 1
         self._value: Optional[float] = None
         self._bound: Optional[float] = None
 
@@ -152,24 +157,40 @@ def solve_model(
     progress: Optional[Progress] = None,
     extra_parameters: Optional[dict] = None,
     families: Sequence[ConstraintFamily] = FAMILIES,
-    tiers: Sequence[int] = TIERS,
+    tiers: Optional[Sequence[int]] = None,
+    previous: Optional[dict] = None,
 ) -> SolveOutcome:
-    """Build and solve the model tier by tier within `time_limit` seconds in all (`tiers`: which, in order)."""
+    """Build and solve the model tier by tier within `time_limit` seconds in all.
+
+    `tiers`: which tiers, in order (default: all). `previous`: a previous schedule
+    document to re-plan from (adds the keep and changes tiers, hints the solver).
+    """
     if time_limit <= 0:
         raise ValueError("time_limit must be positive (seconds)")
     if workers is not None and workers < 1:
         raise ValueError("workers must be at least 1")
     started = time.monotonic()
+    earlier = None
+    if previous is not None:
+        earlier = continuity.PreviousSchedule.resolve(problem, previous)
+        # twins with different histories are no longer interchangeable
+        families = tuple(f for f in families if f is not symmetry.add) + (continuity.family(earlier),)
+    if tiers is None:
+        tiers = REPLANNING_TIERS if previous is not None else TIERS
     schedule_model = build_model(problem, families)
     model = schedule_model.model
     variables = schedule_model.variables
     outcome = SolveOutcome(schedule_model)
-    per_tier = {tier: tier_parameters(tier, workers, seed, log, extra_parameters) for tier in TIERS}
+    outcome.previous = earlier
+    per_tier = {tier: tier_parameters(tier, workers, seed, log, extra_parameters) for tier in tiers}
     outcome.parameters = {"time_limit": float(time_limit), "tiers": {str(t): p for t, p in per_tier.items()}}
 
-    # The empty schedule is always feasible: hint it so every tier starts from a schedule.
+    # The empty schedule is always feasible: hint it so every tier starts from a schedule
+    # (when re-planning, the previous schedule as far as it still fits).
     for var in list(variables.attend.values()) + list(variables.staff.values()) + variables.open + variables.placed:
         model.add_hint(var, 0)
+    if earlier is not None:
+        continuity.hint_previous(model, variables, earlier)
 
     deadline = started + time_limit
     best: Optional[cp_model.CpSolver] = None  # the solver holding the latest complete schedule
@@ -187,7 +208,7 @@ def solve_model(
             solver.best_bound_callback = callback.on_bound
         code = solver.solve(model, callback) if callback else solver.solve(model)
         seconds = time.monotonic() - tier_started
-        sign = -1 if tier == TIER_PLACED else 1
+        sign = -1 if tier in MAXIMISED_TIERS else 1
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             best = solver
             value = int(round(solver.objective_value))
@@ -213,6 +234,20 @@ def solve_model(
     return outcome
 
 
+def _previous_stats(problem: Problem, previous: "continuity.PreviousSchedule",
+                    blocks_of_patient: list[list[str]]) -> dict:
+    """Who was kept, who moved, and what of the previous schedule no longer exists."""
+    before: dict[int, set[str]] = {}
+    for p, b in previous.attend:
+        before.setdefault(p, set()).add(problem.blocks[b].id)
+    kept = [problem.patients[p].id for p in sorted(previous.placed) if blocks_of_patient[p]]
+    dropped = [problem.patients[p].id for p in sorted(previous.placed) if not blocks_of_patient[p]]
+    moved = [problem.patients[p].id for p in sorted(previous.placed)
+             if blocks_of_patient[p] and set(blocks_of_patient[p]) != before.get(p, set())]
+    return {"previously_placed": len(previous.placed), "kept": kept, "dropped": dropped, "moved": moved,
+            "ignored_references": previous.ignored_references}
+
+
 def solve(
     problem: Problem,
     *,
@@ -223,7 +258,8 @@ def solve(
     progress: Optional[Progress] = None,
     extra_parameters: Optional[dict] = None,
     families: Sequence[ConstraintFamily] = FAMILIES,
-    tiers: Sequence[int] = TIERS,
+    tiers: Optional[Sequence[int]] = None,
+    previous: Optional[dict] = None,
 ) -> "Schedule":
     """Solve a problem and return the schedule, with reasons for every patient not placed."""
     from .reasons import explain_unplaced
@@ -231,7 +267,7 @@ def solve(
 
     outcome = solve_model(problem, time_limit=time_limit, workers=workers, seed=seed, log=log,
                           progress=progress, extra_parameters=extra_parameters, families=families,
-                          tiers=tiers)
+                          tiers=tiers, previous=previous)
     blocks_of_patient: list[list[str]] = [[] for _ in problem.patients]
     rosters = []
     for b, block in enumerate(problem.blocks):
@@ -247,7 +283,7 @@ def solve(
                     sum(minutes[b] for b in blocks_of_patient[p]) / 60)
         for p, patient in enumerate(problem.patients)
     ]
-    tier_one = outcome.tiers[0] if outcome.tiers else None
+    tier_one = next((t for t in outcome.tiers if t.tier == TIER_PLACED), None)
     placed = sum(1 for week in weeks if week.placed)
     staffed_minutes = sum(minutes[r.id] * len(r.clinicians) for r in rosters if r.patients)
     stats = {
@@ -263,6 +299,12 @@ def solve(
         ],
         "parameters": outcome.parameters,
     }
+    if outcome.previous is not None:
+        stats["previous"] = _previous_stats(problem, outcome.previous, blocks_of_patient)
+        # Tier 1 was solved with the previously placed kept, so its bound holds only under that
+        # condition: report it as such, and only the trivial bound as placed_bound.
+        stats["placed_bound_keeping_previous"] = stats["placed_bound"]
+        stats["placed_bound"] = len(problem.patients)
     schedule = Schedule(problem, outcome.status, rosters, weeks, stats)
     explanations = explain_unplaced(problem, outcome.schedule_model.eligibility, schedule.to_dict())
     for week in schedule.patients:

@@ -6,12 +6,19 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+TIER_KEEP = 0      # re-planning only: patients placed before, placed again
 TIER_PLACED = 1
 TIER_WISHES = 2
 TIER_COSTS = 3
+TIER_CHANGES = 4   # re-planning only: fewest changed assignments (solved right after TIER_PLACED)
 TIERS = (TIER_PLACED, TIER_WISHES, TIER_COSTS)
+REPLANNING_TIERS = (TIER_KEEP, TIER_PLACED, TIER_CHANGES, TIER_WISHES, TIER_COSTS)
+#: Tiers whose quantity is maximised (their terms are written as minus the count).
+MAXIMISED_TIERS = frozenset({TIER_KEEP, TIER_PLACED})
 TIER_NAMES = {
+    TIER_KEEP: "previously placed patients kept",
     TIER_PLACED: "patients placed",
+    TIER_CHANGES: "changed assignments",
     TIER_WISHES: "patients' wishes and continuity",
     TIER_COSTS: "open groups, clinician hours and fairness",
 }

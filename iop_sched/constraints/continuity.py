@@ -1,0 +1,103 @@
+"""Re-planning from a previous schedule: keep who was placed, change as little as possible.
+
+Groups are cohorts, and every change is a new calendar on someone's phone. Given
+the previous schedule document, two tiers are added:
+- keep (solved before patients placed): the number of patients placed before,
+  still in the program, who are placed again; so nobody settled is dropped to make
+  room for a newcomer unless they can no longer be placed at all;
+- changes (solved after patients placed): each patient assignment added or
+  dropped costs 2 (a patient moved from one group to another costs 4), each
+  clinician added to or dropped from a group costs 1 (a swap costs 2).
+Patients, blocks and clinicians of the previous schedule that no longer exist are
+ignored (`ignored_references` says which).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ortools.sat.python import cp_model
+
+from ..schema import Problem
+from .availability import Eligibility
+from .base import TIER_CHANGES, TIER_KEEP, ObjectiveTerm, Variables
+
+PATIENT_CHANGE_WEIGHT = 2
+CLINICIAN_CHANGE_WEIGHT = 1
+
+
+@dataclass
+class PreviousSchedule:
+    """The previous schedule, resolved against the current problem's positions."""
+
+    placed: set[int] = field(default_factory=set)                  # patients placed before (still present)
+    attend: set[tuple[int, int]] = field(default_factory=set)      # (patient, block) before
+    staff: set[tuple[int, int]] = field(default_factory=set)       # (clinician, block) before
+    ignored_references: list[str] = field(default_factory=list)
+
+    @classmethod
+    def resolve(cls, problem: Problem, document: dict) -> "PreviousSchedule":
+        patients = {p.id: i for i, p in enumerate(problem.patients)}
+        blocks = {b.id: i for i, b in enumerate(problem.blocks)}
+        clinicians = {c.id: i for i, c in enumerate(problem.clinicians)}
+        previous = cls()
+        for entry in document.get("patients", []):
+            if entry.get("placed") and entry.get("id") in patients:
+                previous.placed.add(patients[entry["id"]])
+            elif entry.get("placed"):
+                previous.ignored_references.append(f"patient {entry.get('id')!r}")
+        for entry in document.get("blocks", []):
+            if not entry.get("patients"):
+                continue
+            if entry.get("id") not in blocks:
+                previous.ignored_references.append(f"block {entry.get('id')!r}")
+                continue
+            b = blocks[entry["id"]]
+            previous.attend |= {(patients[pid], b) for pid in entry["patients"] if pid in patients}
+            for cid in entry.get("clinicians", []):
+                if cid in clinicians:
+                    previous.staff.add((clinicians[cid], b))
+                else:
+                    previous.ignored_references.append(f"clinician {cid!r}")
+        previous.ignored_references = sorted(set(previous.ignored_references))
+        return previous
+
+
+def family(previous: PreviousSchedule) -> Callable[..., list[ObjectiveTerm]]:
+    """The continuity constraint family for one previous schedule."""
+
+    def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
+        kept = [variables.placed[p] for p in sorted(previous.placed)]
+        patient_changes: list[cp_model.LinearExprT] = []
+        for key, var in variables.attend.items():
+            patient_changes.append(1 - var if key in previous.attend else var)
+        # a previous assignment the patient can no longer reach is a change whatever we do
+        unreachable = sum(1 for key in previous.attend if key not in variables.attend)
+        clinician_changes: list[cp_model.LinearExprT] = []
+        for key, var in variables.staff.items():
+            clinician_changes.append(1 - var if key in previous.staff else var)
+        unreachable_staff = sum(1 for key in previous.staff if key not in variables.staff)
+        return [
+            ObjectiveTerm(TIER_KEEP, "previously placed patients placed again", cp_model.LinearExpr.sum(kept), -1),
+            ObjectiveTerm(TIER_CHANGES, "patient assignments changed",
+                          cp_model.LinearExpr.sum(patient_changes) + unreachable, PATIENT_CHANGE_WEIGHT),
+            ObjectiveTerm(TIER_CHANGES, "clinician assignments changed",
+                          cp_model.LinearExpr.sum(clinician_changes) + unreachable_staff, CLINICIAN_CHANGE_WEIGHT),
+        ]
+
+    return add
+
+
+def hint_previous(model: cp_model.CpModel, variables: Variables, previous: PreviousSchedule) -> None:
+    """Start the search from the previous schedule (as far as it still fits)."""
+    model.clear_hints()
+    for key, var in variables.attend.items():
+        model.add_hint(var, key in previous.attend)
+    for key, var in variables.staff.items():
+        model.add_hint(var, key in previous.staff)
+    for p, var in enumerate(variables.placed):
+        model.add_hint(var, p in previous.placed)
+    opened = {b for _, b in previous.attend}
+    for b, var in enumerate(variables.open):
+        model.add_hint(var, b in opened)

@@ -1,0 +1,87 @@
+"""Re-planning from a previous schedule: keep who was placed, change as little as possible."""
+
+from __future__ import annotations
+
+import copy
+
+from ortools.sat.python import cp_model
+
+from benchmarks.generate import generate
+from iop_sched import problem_from_data
+from iop_sched.calendars import build_calendars
+from iop_sched.constraints import continuity
+from iop_sched.constraints.base import TIER_CHANGES, TIER_KEEP, TIER_PLACED
+from iop_sched.model import FAMILIES, build_model
+from iop_sched.constraints import symmetry
+from programs import acceptance_path, solve_checked
+from test_calendars import NOW
+from iop_sched import load_problem
+
+
+def test_unchanged_problem_changes_nothing():
+    problem = load_problem(acceptance_path())
+    first = solve_checked(problem)
+    again = solve_checked(problem, previous=first.to_dict())
+    assert [(r.id, r.patients, r.clinicians) for r in again.rosters] == \
+           [(r.id, r.patients, r.clinicians) for r in first.rosters]
+    assert again.stats["previous"]["moved"] == [] and len(again.stats["previous"]["kept"]) == 36
+    assert build_calendars(problem, again.to_dict(), now=NOW) == build_calendars(problem, first.to_dict(), now=NOW)
+
+
+def week_after(document: dict, placed_ids: list[str]) -> dict:
+    """4 admissions, 2 discharges of placed patients, and one clinician off on Monday."""
+    changed = copy.deepcopy(document)
+    discharged = set(placed_ids[:2])
+    changed["patients"] = [p for p in changed["patients"] if p["id"] not in discharged]
+    for number, template in enumerate(copy.deepcopy(document["patients"][:4])):
+        template["id"] = f"new{number}"
+        changed["patients"].append(template)
+    for clinician in changed["clinicians"]:
+        for window in clinician["available"]:
+            days = window.get("days") or [window.pop("day")]
+            window["days"] = [d for d in days if d != "mon"] or ["sun"]
+        break
+    return changed
+
+
+def test_admissions_discharges_and_a_clinician_off_keep_everyone_with_fewest_moves():
+    document = generate("small", 0)
+    before = solve_checked(problem_from_data(document))
+    placed_ids = [w.id for w in before.patients if w.placed]
+    changed = week_after(document, placed_ids)
+    problem = problem_from_data(changed)
+    after = solve_checked(problem, previous=before.to_dict())
+    still_here = {p["id"] for p in changed["patients"]} & set(placed_ids)
+    placed_now = {w.id for w in after.patients if w.placed}
+    tiers = {t["tier"]: t for t in after.stats["tiers"]}
+    assert tiers[TIER_KEEP]["status"] == "optimal" and tiers[TIER_CHANGES]["status"] == "optimal"
+    assert still_here <= placed_now and tiers[TIER_KEEP]["value"] == len(still_here)
+    assert {f"new{n}" for n in range(4)} & placed_now  # newcomers are placed too where they fit
+
+    # Second solve: with as many kept and placed, one change fewer is impossible.
+    previous = continuity.PreviousSchedule.resolve(problem, before.to_dict())
+    families = tuple(f for f in FAMILIES if f is not symmetry.add) + (continuity.family(previous),)
+    built = build_model(problem, families)
+    built.model.add(built.tier_expression(TIER_KEEP) <= -tiers[TIER_KEEP]["value"])
+    built.model.add(built.tier_expression(TIER_PLACED) <= -tiers[TIER_PLACED]["value"])
+    built.model.add(built.tier_expression(TIER_CHANGES) <= tiers[TIER_CHANGES]["value"] - 1)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 60
+    solver.parameters.num_workers = 8
+    assert solver.solve(built.model) == cp_model.INFEASIBLE
+
+
+def test_vanished_blocks_patients_and_clinicians_are_reported_not_crashed_on():
+    document = generate("small", 1)
+    before = solve_checked(problem_from_data(document)).to_dict()
+    changed = copy.deepcopy(document)
+    gone_block = next(b["id"] for b in before["blocks"] if b["patients"])
+    changed["blocks"] = [b for b in changed["blocks"] if b["id"] != gone_block]
+    gone_clinician = next(c for b in before["blocks"] for c in b["clinicians"])
+    changed["clinicians"] = [c for c in changed["clinicians"] if c["id"] != gone_clinician]
+    for p in changed["patients"]:
+        if p.get("primary_clinician") == gone_clinician:
+            del p["primary_clinician"]
+    after = solve_checked(problem_from_data(changed), previous=before)
+    ignored = after.stats["previous"]["ignored_references"]
+    assert f"block {gone_block!r}" in ignored and f"clinician {gone_clinician!r}" in ignored
