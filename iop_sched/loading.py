@@ -86,7 +86,8 @@ def reference_faults(data: dict) -> list[str]:
             if item_id in seen:
                 faults.append(f"{name}[{index}].id: {item_id!r} is used by another entry of {name}; ids must be unique")
             seen.add(item_id)
-    references = (("blocks", "room", "rooms", "room"), ("patients", "primary_clinician", "clinicians", "clinician"))
+    references = (("blocks", "room", "rooms", "room"), ("patients", "primary_clinician", "clinicians", "clinician"),
+                  ("patients", "pinned_blocks", "blocks", "block"), ("blocks", "pinned_clinicians", "clinicians", "clinician"))
     for list_name, key, target, noun in references:
         known = _raw_ids(data, target)
         items = data.get(list_name)
@@ -94,6 +95,10 @@ def reference_faults(data: dict) -> list[str]:
             value = item.get(key) if isinstance(item, dict) else None
             if isinstance(value, str) and value not in known:
                 faults.append(f"{list_name}[{index}].{key}: no {noun} has id {value!r}")
+            if isinstance(value, list):
+                for position, entry in enumerate(value):
+                    if isinstance(entry, str) and entry not in known:
+                        faults.append(f"{list_name}[{index}].{key}[{position}]: no {noun} has id {entry!r}")
     return faults
 
 

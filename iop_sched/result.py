@@ -163,6 +163,9 @@ class Schedule:
         ]
         from .report import program_report, report_lines
 
+        if "pins" in s:
+            lines.append(f"pins held: {s['pins']['held']} of {s['pins']['total']}")
+            lines += [f"  pin not kept: {text}" for text in s["pins"]["broken"]]
         if "previous" in s:
             before = s["previous"]
             lines.append(f"re-planned: {len(before['kept'])} of {before['previously_placed']} previously placed kept, "

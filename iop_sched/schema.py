@@ -253,6 +253,7 @@ class Block(StrictModel):
     max_size: Optional[Annotated[int, Field(ge=1)]] = None
     clinicians: Annotated[int, Field(ge=0, le=50)] = 1
     credentials: Optional[list[Tag]] = None
+    pinned_clinicians: list[Id] = Field(default_factory=list)  # re-planning: keep these clinicians on the group
 
     @field_validator("start")
     @classmethod
@@ -321,6 +322,7 @@ class Patient(StrictModel):
     discharge: Optional[IsoDate] = None
     primary_clinician: Optional[Id] = None
     prefer: list[Window] = Field(default_factory=list)
+    pinned_blocks: list[Id] = Field(default_factory=list)  # re-planning: keep the patient in these groups
 
     @model_validator(mode="after")
     def _own_bounds_consistent(self) -> "Patient":

@@ -25,7 +25,8 @@ from typing import Callable, Optional, Sequence
 
 from ortools.sat.python import cp_model
 
-from .constraints import continuity, symmetry
+from .constraints import continuity, pins, symmetry
+from .constraints.base import TIER_PINS
 from .model import (FAMILIES, MAXIMISED_TIERS, REPLANNING_TIERS, TIER_CHANGES, TIER_COSTS, TIER_KEEP, TIER_PLACED,
                     TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model)
 from .schema import Problem
@@ -38,10 +39,10 @@ TIER_PORTFOLIO: dict[int, dict] = {
     TIER_WISHES: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
     TIER_COSTS: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
 }
-TIER_PORTFOLIO[TIER_KEEP] = TIER_PORTFOLIO[TIER_PLACED]
+TIER_PORTFOLIO[TIER_KEEP] = TIER_PORTFOLIO[TIER_PINS] = TIER_PORTFOLIO[TIER_PLACED]
 TIER_PORTFOLIO[TIER_CHANGES] = TIER_PORTFOLIO[TIER_WISHES]
 #: Share of the remaining budget a tier may use when later tiers still wait.
-TIER_BUDGET_SHARE = {TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
+TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
 
 Progress = Callable[[dict], None]
 
@@ -175,8 +176,13 @@ def solve_model(
         earlier = continuity.PreviousSchedule.resolve(problem, previous)
         # twins with different histories are no longer interchangeable
         families = tuple(f for f in families if f is not symmetry.add) + (continuity.family(earlier),)
+    has_pins = any(pins.pinned_pairs(problem))
+    if has_pins:
+        families = tuple(families) + (pins.add,)
     if tiers is None:
         tiers = REPLANNING_TIERS if previous is not None else TIERS
+        if has_pins:
+            tiers = (TIER_PINS,) + tuple(tiers)
     schedule_model = build_model(problem, families)
     model = schedule_model.model
     variables = schedule_model.variables
@@ -299,6 +305,13 @@ def solve(
         ],
         "parameters": outcome.parameters,
     }
+    patient_pins, clinician_pins = pins.pinned_pairs(problem)
+    if patient_pins or clinician_pins:
+        broken = [("patient", p, b) for p, b in patient_pins if not outcome.attend.get((p, b))]
+        broken += [("clinician", c, b) for c, b in clinician_pins if not outcome.staff.get((c, b))]
+        stats["pins"] = {"total": len(patient_pins) + len(clinician_pins),
+                         "held": len(patient_pins) + len(clinician_pins) - len(broken),
+                         "broken": [pins.why_pin_cannot_hold(problem, pin) for pin in broken]}
     if outcome.previous is not None:
         stats["previous"] = _previous_stats(problem, outcome.previous, blocks_of_patient)
         # Tier 1 was solved with the previously placed kept, so its bound holds only under that

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+TIER_PINS = -1     # only with pins: pinned assignments held
 TIER_KEEP = 0      # re-planning only: patients placed before, placed again
 TIER_PLACED = 1
 TIER_WISHES = 2
@@ -14,8 +15,9 @@ TIER_CHANGES = 4   # re-planning only: fewest changed assignments (solved right 
 TIERS = (TIER_PLACED, TIER_WISHES, TIER_COSTS)
 REPLANNING_TIERS = (TIER_KEEP, TIER_PLACED, TIER_CHANGES, TIER_WISHES, TIER_COSTS)
 #: Tiers whose quantity is maximised (their terms are written as minus the count).
-MAXIMISED_TIERS = frozenset({TIER_KEEP, TIER_PLACED})
+MAXIMISED_TIERS = frozenset({TIER_PINS, TIER_KEEP, TIER_PLACED})
 TIER_NAMES = {
+    TIER_PINS: "pins held",
     TIER_KEEP: "previously placed patients kept",
     TIER_PLACED: "patients placed",
     TIER_CHANGES: "changed assignments",

@@ -29,6 +29,7 @@ def needs_signature(problem: Problem, patient_index: int) -> tuple:
         tuple(sorted(problem.required_topics_for(patient).items())),
         patient.primary_clinician,
         tuple(sorted(interval for window in patient.prefer for interval in window.intervals())),
+        tuple(sorted(patient.pinned_blocks)),
     )
 
 
