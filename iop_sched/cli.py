@@ -79,15 +79,21 @@ def _command_solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _command_check(args: argparse.Namespace) -> int:
-    from .validate import validate_schedule
-
+def _problem_and_schedule(args: argparse.Namespace) -> tuple[Optional[Problem], Optional[dict], list[str]]:
+    """The PROBLEM and SCHEDULE arguments, read; faults when either cannot be."""
     try:
         problem = load_problem(args.problem)
     except ProblemError as error:
-        return _fail(error.faults)
+        return None, None, error.faults
     document, faults = _read_schedule(args.schedule)
-    if document is None:
+    return problem, document, faults
+
+
+def _command_check(args: argparse.Namespace) -> int:
+    from .validate import validate_schedule
+
+    problem, document, faults = _problem_and_schedule(args)
+    if faults:
         return _fail(faults)
     violations = validate_schedule(problem, document)
     for violation in violations:
@@ -116,12 +122,8 @@ def _command_explain(args: argparse.Namespace) -> int:
     from .reasons import explain
     from .validate import validate_schedule
 
-    try:
-        problem = load_problem(args.problem)
-    except ProblemError as error:
-        return _fail(error.faults)
-    document, faults = _read_schedule(args.schedule)
-    if document is None:
+    problem, document, faults = _problem_and_schedule(args)
+    if faults:
         return _fail(faults)
     shape = [v for v in validate_schedule(problem, document) if v.rule.startswith("document.")]
     if shape:

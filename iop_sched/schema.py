@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Optional
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -90,7 +91,18 @@ def _clock_field(value: Any) -> Any:
     return value
 
 
-ClockText = Annotated[str, BeforeValidator(_clock_field)]
+def _valid_start(value: str) -> str:
+    parse_clock(value)
+    return value
+
+
+def _valid_end(value: str) -> str:
+    parse_clock(value, allow_midnight_end=True)
+    return value
+
+
+StartClock = Annotated[str, BeforeValidator(_clock_field), AfterValidator(_valid_start)]
+EndClock = Annotated[str, BeforeValidator(_clock_field), AfterValidator(_valid_end)]  # "24:00" allowed
 
 
 class Window(StrictModel):
@@ -98,20 +110,8 @@ class Window(StrictModel):
 
     days: Optional[list[Day]] = None
     day: Optional[Day] = None
-    start: ClockText
-    end: ClockText
-
-    @field_validator("start")
-    @classmethod
-    def _start_is_clock(cls, value: str) -> str:
-        parse_clock(value)
-        return value
-
-    @field_validator("end")
-    @classmethod
-    def _end_is_clock(cls, value: str) -> str:
-        parse_clock(value, allow_midnight_end=True)
-        return value
+    start: StartClock
+    end: EndClock
 
     @field_validator("days")
     @classmethod
@@ -243,8 +243,8 @@ class Block(StrictModel):
 
     id: Id
     day: Day
-    start: ClockText
-    end: ClockText
+    start: StartClock
+    end: EndClock
     room: Optional[Id] = None
     topic: Optional[Tag] = None
     audience: list[Tag] = Field(default_factory=list)
@@ -254,18 +254,6 @@ class Block(StrictModel):
     clinicians: Annotated[int, Field(ge=0, le=50)] = 1
     credentials: Optional[list[Tag]] = None
     pinned_clinicians: list[Id] = Field(default_factory=list)  # re-planning: keep these clinicians on the group
-
-    @field_validator("start")
-    @classmethod
-    def _start_is_clock(cls, value: str) -> str:
-        parse_clock(value)
-        return value
-
-    @field_validator("end")
-    @classmethod
-    def _end_is_clock(cls, value: str) -> str:
-        parse_clock(value, allow_midnight_end=True)
-        return value
 
     @field_validator("credentials")
     @classmethod
