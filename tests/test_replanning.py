@@ -85,3 +85,24 @@ def test_vanished_blocks_patients_and_clinicians_are_reported_not_crashed_on():
     after = solve_checked(problem_from_data(changed), previous=before)
     ignored = after.stats["previous"]["ignored_references"]
     assert f"block {gone_block!r}" in ignored and f"clinician {gone_clinician!r}" in ignored
+
+
+def test_room_closed_moves_only_what_it_must():
+    document = generate("small", 2)
+    before = solve_checked(problem_from_data(document))
+    busiest_room = max({b.room for b in before.problem.blocks if b.room},
+                       key=lambda room: sum(len(r.patients) for r in before.rosters
+                                            if next(b for b in before.problem.blocks if b.id == r.id).room == room))
+    changed = copy.deepcopy(document)
+    closed = {b["id"] for b in changed["blocks"] if b.get("room") == busiest_room}
+    changed["blocks"] = [b for b in changed["blocks"] if b["id"] not in closed]
+    for p in changed["patients"]:
+        if "pinned_blocks" in p:
+            p["pinned_blocks"] = [b for b in p["pinned_blocks"] if b not in closed]
+    after = solve_checked(problem_from_data(changed), previous=before.to_dict())
+    affected = {w.id for w in before.patients if set(w.blocks) & closed}
+    assert affected, "the closed room had groups"
+    moved = set(after.stats["previous"]["moved"]) | set(after.stats["previous"]["dropped"])
+    assert affected <= moved  # everyone in the closed room had to move (or could not be placed again)
+    tiers = {t["tier"]: t for t in after.stats["tiers"]}
+    assert tiers[TIER_KEEP]["status"] == "optimal" and tiers[TIER_CHANGES]["status"] == "optimal"
