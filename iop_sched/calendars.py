@@ -21,11 +21,13 @@ UIDs, and a patient id (which carries digits, "R101") can never show in one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone
@@ -41,6 +43,8 @@ __all__ = [
     "series_for",
     "event_uid",
     "build_calendars",
+    "build_calendar_update",
+    "CHANGES_PATH",
 ]
 
 PRODID = "-//iop_sched//iop-sched 0.1//EN"
@@ -132,7 +136,20 @@ def _add_series(event: Event, block: Block, series: Series, tzid: str) -> None:
     event.add("dtend", _local_end(block, series.first), parameters=zone)
     event.add("rrule", {"freq": "weekly", "until": _until(_local_start(block, series.last), tzid)})
     if series.excluded:
-        event.add("exdate", [_local_start(block, day) for day in series.excluded], parameters=zone)
+        _add_exdates(event, [_local_start(block, day) for day in series.excluded], tzid)
+
+
+def _add_exdates(event: Event, starts: list[datetime], tzid: str) -> None:
+    """EXDATE in DTSTART's form: with its TZID, or for "UTC" in the UTC form (...Z).
+
+    icalendar writes a naive time with TZID=UTC in the UTC form for DTSTART but
+    as a floating time for EXDATE, which matches no occurrence; so UTC ones are
+    given as aware UTC times.
+    """
+    if tzid == "UTC":
+        event.add("exdate", [start.replace(tzinfo=timezone.utc) for start in starts])
+    else:
+        event.add("exdate", starts, parameters={"TZID": tzid})
 
 
 # ---------------------------------------------------------------- UIDs
@@ -357,4 +374,544 @@ def build_calendars(problem: Problem, schedule: dict, now: Optional[datetime] = 
     for patient, blocks in _placed_patients(problem, schedule):
         calendar = _patient_calendar(problem, patient, blocks, stamp, vtimezone)
         files[f"{PATIENT_DIR}/{patient.id}.ics"] = calendar.to_ical()
+    return files
+
+
+# ---------------------------------------------------------------- updating calendars in place
+#
+# A re-plan "from a date" must not rewrite history: every occurrence before the
+# date stays as the old calendar had it, and phones subscribed to a calendar
+# must update in place. So the update is computed series by series, from the
+# old calendar files themselves (UID, SEQUENCE, occurrences), per RFC 5545:
+#
+# - a series that goes on unchanged keeps its bytes; only DTSTAMP is renewed;
+# - a series that goes on with other content (a clinician's patient list, a
+#   closure, a new discharge date) keeps its UID, SEQUENCE + 1;
+# - a series that stops (or cannot go on at the same wall-clock time) is cut:
+#   UNTIL its last occurrence before the date, SEQUENCE + 1; with no occurrence
+#   before the date left, STATUS:CANCELLED, SEQUENCE + 1;
+# - a new series starts at the first occurrence on or after the date, with a
+#   UID of its own derived from owner, block and first occurrence, so a
+#   patient added again later gets yet another UID;
+# - every other event of the old file (history) is kept byte for byte, DTSTAMP
+#   renewed, and a calendar whose owner left the schedule is still written.
+
+CHANGES_PATH = "changes.json"
+CHANGES_FORMAT = "iop-sched-changes/1"
+_END_CALENDAR = b"END:VCALENDAR\r\n"
+_UNIDENTIFIED = "?"
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """Whose calendar: the program's, a clinician's or a patient's."""
+
+    kind: str  # "program" | "clinician" | "patient"
+    id: Optional[str] = None
+
+    @property
+    def path(self) -> str:
+        if self.kind == "program":
+            return PROGRAM_PATH
+        folder = PATIENT_DIR if self.kind == "patient" else CLINICIAN_DIR
+        return f"{folder}/{self.id}.ics"
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return () if self.id is None else (self.id,)
+
+    @property
+    def avoid(self) -> str:
+        return self.id if self.kind == "patient" and self.id else ""
+
+    @staticmethod
+    def from_path(path: str) -> Optional["_Owner"]:
+        if path == PROGRAM_PATH:
+            return _Owner("program")
+        for folder, kind in ((PATIENT_DIR, "patient"), (CLINICIAN_DIR, "clinician")):
+            prefix = folder + "/"
+            if path.startswith(prefix) and path.endswith(".ics") and "/" not in path[len(prefix):]:
+                return _Owner(kind, path[len(prefix):-len(".ics")])
+        return None
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """A series the new schedule asks for, from the re-plan date on (`series` None: no occurrence left)."""
+
+    block: Block
+    series: Optional[Series]
+    summary: str
+    location: Optional[str]
+    description: Optional[str]
+
+
+@dataclass
+class _OldEvent:
+    """One VEVENT of an old calendar file: what it says, and its raw lines to keep it byte for byte."""
+
+    uid: str
+    sequence: int
+    cancelled: bool
+    tzid: str  # "UTC" for the UTC form (...Z)
+    tzid_parameter: Optional[str]
+    start: datetime  # naive wall-clock time of DTSTART
+    length: timedelta
+    occurrences: list[datetime]  # naive wall-clock starts, none when cancelled
+    component: Event
+    blob: bytes
+    key: tuple[str, ...]
+
+
+def _from_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _physical_lines(data: bytes) -> list[bytes]:
+    text = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    lines = text.split(b"\n")
+    return lines[:-1] if lines and lines[-1] == b"" else lines
+
+
+def _logical_lines(lines: list[bytes]) -> list[list[bytes]]:
+    """Group folded continuation lines (starting with a space or tab) with the line they continue."""
+    logical: list[list[bytes]] = []
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and logical:
+            logical[-1].append(line)
+        else:
+            logical.append([line])
+    return logical
+
+
+def _unfold(physical: list[bytes]) -> str:
+    return (physical[0] + b"".join(line[1:] for line in physical[1:])).decode("utf-8")
+
+
+def _name(content: str) -> str:
+    return re.split(r"[:;]", content, maxsplit=1)[0].upper()
+
+
+def _event_key(blob: bytes) -> tuple[str, ...]:
+    """An event's content lines without DTSTAMP and SEQUENCE: equal keys mean the same event."""
+    return tuple(line for line in (_unfold(p) for p in _logical_lines(_physical_lines(blob)))
+                 if _name(line) not in ("DTSTAMP", "SEQUENCE"))
+
+
+def _event_blobs(data: bytes) -> list[bytes]:
+    """The raw bytes (CRLF line ends) of each top-level VEVENT, in file order."""
+    blobs, current, depth = [], None, 0
+    for physical in _logical_lines(_physical_lines(data)):
+        content = _unfold(physical).strip().upper()
+        if content == "BEGIN:VEVENT" and current is None:
+            current, depth = [], 0
+        if current is not None:
+            current.extend(physical)
+            if content.startswith("BEGIN:"):
+                depth += 1
+            elif content.startswith("END:"):
+                depth -= 1
+                if depth == 0:
+                    blobs.append(b"".join(line + b"\r\n" for line in current))
+                    current = None
+    return blobs
+
+
+def _restamp(blob: bytes, stamp: datetime) -> bytes:
+    """The same event bytes with DTSTAMP renewed."""
+    new_line = b"DTSTAMP:" + stamp.strftime("%Y%m%dT%H%M%SZ").encode("ascii")
+    out = []
+    for physical in _logical_lines(_physical_lines(blob)):
+        out.append([new_line] if _name(_unfold(physical)) == "DTSTAMP" else physical)
+    return b"".join(line + b"\r\n" for group in out for line in group)
+
+
+def _naive(value: Any) -> datetime:
+    if not isinstance(value, datetime):  # an all-day value: midnight
+        return datetime.combine(value, time(0))
+    return value.replace(tzinfo=None)
+
+
+def _parse_old_file(data: bytes) -> tuple[Optional[str], list[_OldEvent]]:
+    """X-WR-CALNAME and the events of an old calendar file."""
+    from dateutil.rrule import rrulestr
+
+    calendar = Calendar.from_ical(data)
+    name = calendar.get("X-WR-CALNAME")
+    components = [c for c in calendar.subcomponents if c.name == "VEVENT"]
+    blobs = _event_blobs(data)
+    if len(blobs) != len(components):
+        raise ValueError("cannot split the old calendar into its events")
+    events = []
+    for component, blob in zip(components, blobs):
+        dtstart = component["DTSTART"]
+        tzid_parameter = dtstart.params.get("TZID")
+        if tzid_parameter:
+            tzid = str(tzid_parameter)
+        elif isinstance(dtstart.dt, datetime) and dtstart.dt.tzinfo is not None and dtstart.dt.utcoffset() == timedelta(0):
+            tzid = "UTC"
+        else:
+            raise ValueError(f"event {component.get('UID')}: DTSTART is neither in a TZID nor in UTC")
+        start = _naive(dtstart.dt)
+        if "DTEND" in component:
+            length = _naive(component["DTEND"].dt) - start
+        else:
+            length = component["DURATION"].dt if "DURATION" in component else timedelta(0)
+        cancelled = str(component.get("STATUS", "")).upper() == "CANCELLED"
+        excluded = set()
+        values = component.get("EXDATE")
+        for group in (values if isinstance(values, list) else [values] if values is not None else []):
+            excluded.update(_naive(item.dt) for item in group.dts)
+        occurrences: list[datetime] = []
+        if not cancelled:
+            if "RRULE" in component:
+                zone = ZoneInfo(tzid)
+                rule = rrulestr(component["RRULE"].to_ical().decode(), dtstart=start.replace(tzinfo=zone))
+                starts = []
+                for occurrence in rule:
+                    starts.append(occurrence.replace(tzinfo=None))
+                    if len(starts) >= 10_000:  # a rule without end: far more than any program's weeks
+                        break
+            else:
+                starts = [start]
+            occurrences = [day for day in starts if day not in excluded]
+        events.append(_OldEvent(
+            uid=str(component["UID"]), sequence=int(component.get("SEQUENCE", 0)), cancelled=cancelled,
+            tzid=tzid, tzid_parameter=str(tzid_parameter) if tzid_parameter else None, start=start,
+            length=length, occurrences=occurrences, component=component, blob=blob, key=_event_key(blob)))
+    return (str(name) if name is not None else None), events
+
+
+def _legacy_uid(problem: Problem, owner: _Owner, block: Block) -> Optional[str]:
+    """The UID `build_calendars` gives the owner's series of the block (None: the owner is not in `problem`)."""
+    if owner.kind == "patient":
+        patient = next((p for p in problem.patients if p.id == owner.id), None)
+        if patient is None:
+            return None
+        first, last = problem.calendar_dates_for(patient)
+        return event_uid("patient", problem, block, owner.id, first.isoformat(), last.isoformat(), avoid=owner.id)
+    return event_uid(owner.kind, problem, block, *owner.parts)
+
+
+def _since_uid(problem: Problem, owner: _Owner, block: Block, first_start: datetime, salt: int = 0) -> str:
+    """The UID of a series that begins at a re-plan: owner, block and its first occurrence (local time)."""
+    extra = (str(salt),) if salt else ()
+    return event_uid(owner.kind, problem, block, *owner.parts, "since", first_start.isoformat(timespec="minutes"),
+                     *extra, avoid=owner.avoid)
+
+
+def _wanted_by_owner(problem: Problem, schedule: dict, from_date: date) -> dict[_Owner, list[_Wanted]]:
+    """Every calendar the new schedule has, with its series from `from_date` on (same owners as `build_calendars`)."""
+    closures = problem.program.closures
+    first, last = problem.calendar_dates_for(None)
+    groups = _open_blocks(problem, schedule)
+
+    def staff(group: _OpenBlock, viewer: Optional[str]) -> _Wanted:
+        return _Wanted(group.block, series_for(group.block, max(from_date, first), last, closures),
+                       _staff_summary(problem, group.block), _staff_location(problem, group.block),
+                       _staff_description(problem, group, viewer))
+
+    wanted: dict[_Owner, list[_Wanted]] = {_Owner("program"): [staff(group, None) for group in groups]}
+    for clinician in problem.clinicians:
+        own = [group for group in groups if clinician.id in {c.id for c in group.clinicians}]
+        if own:
+            wanted[_Owner("clinician", clinician.id)] = [staff(group, clinician.id) for group in own]
+    for patient, blocks in _placed_patients(problem, schedule):
+        start, end = problem.calendar_dates_for(patient)
+        wanted[_Owner("patient", patient.id)] = [
+            _Wanted(block, series_for(block, max(from_date, start), end, closures),
+                    problem.program.patient_event_title, _patient_location(problem, block), None)
+            for block in blocks]
+    return wanted
+
+
+def _old_blocks_by_owner(problem: Problem, schedule: dict) -> dict[_Owner, list[Block]]:
+    """Which blocks each calendar of the old schedule had (for events whose UID is not recognised)."""
+    groups = _open_blocks(problem, schedule)
+    owners: dict[_Owner, list[Block]] = {_Owner("program"): [group.block for group in groups]}
+    for group in groups:
+        for clinician in group.clinicians:
+            owners.setdefault(_Owner("clinician", clinician.id), []).append(group.block)
+    for patient, blocks in _placed_patients(problem, schedule):
+        owners[_Owner("patient", patient.id)] = list(blocks)
+    return owners
+
+
+def _identify(event: _OldEvent, owner: _Owner, problems: list[Problem], old_blocks: list[Block]) -> Optional[str]:
+    """The block id an old event is the series of: by its UID, else by its unique weekday, time and length."""
+    weekday = event.start.weekday()
+    own = {block.id for block in old_blocks}
+    for problem in problems:
+        # the blocks the owner had first: almost always the answer
+        for block in sorted(problem.blocks, key=lambda b: b.id not in own):
+            if day_index(block.day) != weekday:
+                continue
+            if event.uid in (_legacy_uid(problem, owner, block), _since_uid(problem, owner, block, event.start)):
+                return block.id
+    same_time = {block.id for block in old_blocks
+                 if _local_start(block, event.start.date()) == event.start
+                 and timedelta(minutes=block.minutes) == event.length}
+    return same_time.pop() if len(same_time) == 1 else None
+
+
+def _continued(event: _OldEvent, wanted: _Wanted, tzid: str, history: list[datetime]) -> Optional[Series]:
+    """The series an old event becomes when it goes on as `wanted`, or None when it cannot go on.
+
+    It goes on when it keeps its DTSTART: same zone, same weekday and wall-clock
+    time (and, with occurrences before the date, the same length), and, with
+    none, a first occurrence exactly at its DTSTART.
+    """
+    if wanted.series is None or event.cancelled or event.tzid != tzid:
+        return None
+    first_new = _local_start(wanted.block, wanted.series.first)
+    if first_new.time() != event.start.time() or first_new.weekday() != event.start.weekday():
+        return None
+    if history:
+        if event.length != timedelta(minutes=wanted.block.minutes):
+            return None
+        dates = [day.date() for day in history] + wanted.series.dates()
+    elif first_new != event.start:
+        return None
+    else:
+        dates = wanted.series.dates()
+    present = set(dates)
+    weeks = (dates[-1] - dates[0]).days // 7 + 1
+    grid = [dates[0] + timedelta(weeks=week) for week in range(weeks)]
+    return Series(first=dates[0], last=dates[-1], excluded=tuple(day for day in grid if day not in present))
+
+
+def _wanted_event(uid: str, stamp: datetime, wanted: _Wanted, series: Series, tzid: str, sequence: int) -> Event:
+    """The same event `build_calendars` writes, with SEQUENCE when above 0."""
+    event = _new_event(uid, stamp, wanted.summary)
+    if sequence:
+        event.add("sequence", sequence)
+    _add_series(event, wanted.block, series, tzid)
+    if wanted.location:
+        event.add("location", wanted.location)
+    if wanted.description:
+        event.add("description", wanted.description)
+    return event
+
+
+def _old_span(event: _OldEvent, history: Optional[list[datetime]] = None) -> tuple[Optional[str], date, date]:
+    """Zone (TZID parameter; None for the UTC form), first and last date an old event spans (cut after `history`)."""
+    days = [day.date() for day in (event.occurrences if history is None else history)] + [event.start.date()]
+    return event.tzid_parameter, min(days), max(days)
+
+
+def _cut_event(event: _OldEvent, history: list[datetime], stamp: datetime) -> bytes:
+    """The old event ended after its last occurrence in `history`, or cancelled when there is none; SEQUENCE + 1."""
+    component = Event.from_ical(event.blob.decode("utf-8"))
+    for name in ("DTSTAMP", "SEQUENCE"):
+        component.pop(name, None)
+    component.add("dtstamp", stamp)
+    component.add("sequence", event.sequence + 1)
+    if not history:
+        component.pop("STATUS", None)
+        component.add("status", "CANCELLED")
+        return component.to_ical()
+    last = history[-1]
+    component.pop("RRULE", None)
+    component.add("rrule", {"freq": "weekly", "until": _until(last, event.tzid)})
+    values = component.pop("EXDATE", None)
+    kept = []
+    for group in (values if isinstance(values, list) else [values] if values is not None else []):
+        kept.extend(_naive(item.dt) for item in group.dts if event.start < _naive(item.dt) < last)
+    if kept:
+        _add_exdates(component, sorted(set(kept)), event.tzid)
+    return component.to_ical()
+
+
+@dataclass
+class _FileChanges:
+    added: set = field(default_factory=set)
+    ended: set = field(default_factory=set)
+    changed: set = field(default_factory=set)
+    unchanged: set = field(default_factory=set)
+
+    def any(self) -> bool:
+        return bool(self.added or self.ended or self.changed)
+
+    def to_dict(self, path: str) -> dict:
+        return {"calendar": path, **{key: sorted(getattr(self, key))
+                                     for key in ("added", "ended", "changed", "unchanged")}}
+
+
+def _update_events(owner: _Owner, old_events: list[_OldEvent], wanted: list[_Wanted], old_blocks: list[Block],
+                   old_problem: Problem, new_problem: Problem, from_date: date,
+                   stamp: datetime) -> tuple[list[bytes], _FileChanges, list[tuple[str, date, date]]]:
+    """The events of one updated calendar (old ones in place, new ones after), what changed, and the zones and
+    dates they span."""
+    tzid = new_problem.program.timezone
+    changes = _FileChanges()
+    problems = [old_problem] if old_problem is new_problem else [old_problem, new_problem]
+
+    def history_of(event: _OldEvent) -> list[datetime]:
+        return [day for day in event.occurrences if day.date() < from_date]
+
+    current = [event for event in old_events if any(day.date() >= from_date for day in event.occurrences)]
+    block_of = {id(event): _identify(event, owner, problems, old_blocks) for event in current}
+    matched: dict[str, _OldEvent] = {}
+    for event in sorted(current, key=lambda e: e.start):  # two series of one block: the later one goes on
+        if block_of[id(event)] is not None:
+            matched[block_of[id(event)]] = event
+
+    by_uid = {event.uid: event for event in old_events}
+    result: dict[str, bytes] = {}  # UID -> new bytes
+    spans: dict[str, tuple[Optional[str], date, date]] = {}  # UID -> zone, first and last date
+    appended: list[str] = []
+
+    def cut(event: _OldEvent, history: list[datetime]) -> None:
+        result[event.uid] = _cut_event(event, history, stamp)
+        spans[event.uid] = _old_span(event, history)
+
+    def keep(event: _OldEvent) -> None:
+        result[event.uid] = _restamp(event.blob, stamp)
+        spans[event.uid] = _old_span(event)
+
+    def emit(uid: str, wanted_series: _Wanted, series: Series, old: Optional[_OldEvent]) -> bool:
+        """Write the wanted series under `uid`; True when it differs from the old event of that UID."""
+        sequence = old.sequence + 1 if old is not None else 0
+        blob = _wanted_event(uid, stamp, wanted_series, series, tzid, sequence).to_ical()
+        if old is not None and _event_key(blob) == old.key:
+            keep(old)
+            return False
+        result[uid] = blob
+        spans[uid] = (tzid, series.first, series.last)
+        if old is None:
+            appended.append(uid)
+        return True
+
+    for item in wanted:
+        event = matched.pop(item.block.id, None)
+        if event is not None:
+            history = history_of(event)
+            series = _continued(event, item, tzid, history)
+            if series is not None:
+                (changes.changed if emit(event.uid, item, series, event) else changes.unchanged).add(item.block.id)
+                continue
+            cut(event, history)
+            (changes.changed if item.series is not None else changes.ended).add(item.block.id)
+        elif item.series is None:
+            continue
+        else:
+            changes.added.add(item.block.id)
+        if item.series is None:
+            continue
+        first_start = _local_start(item.block, item.series.first)
+        salt = 0
+        uid = _since_uid(new_problem, owner, item.block, first_start)
+        while uid in result:  # already written in this update (cut, or the same block twice)
+            salt += 1
+            uid = _since_uid(new_problem, owner, item.block, first_start, salt)
+        emit(uid, item, item.series, by_uid.get(uid))  # an old cancelled series of that UID comes back
+
+    for event in old_events:
+        if event.uid in result:
+            continue
+        if id(event) in block_of:  # it had occurrences on or after the date
+            cut(event, history_of(event))
+            changes.ended.add(block_of[id(event)] or _UNIDENTIFIED)
+        else:
+            keep(event)
+
+    order = [event.uid for event in old_events] + appended
+    unique = list(dict.fromkeys(order))
+    return [result[uid] for uid in unique], changes, [spans[uid] for uid in unique]
+
+
+def _calendar_name(owner: _Owner, new_problem: Problem, old_problem: Problem, old_name: Optional[str]) -> str:
+    program = new_problem.program
+    if owner.kind == "program":
+        return program.name
+    if owner.kind == "patient":
+        return PATIENT_CALENDAR_NAME
+    for problem in (new_problem, old_problem):
+        clinician = next((c for c in problem.clinicians if c.id == owner.id), None)
+        if clinician is not None:
+            return f"{program.name}: {clinician.name or clinician.id}"
+    return old_name or f"{program.name}: {owner.id}"
+
+
+def _assemble(name: str, problem: Problem, blobs: list[bytes], spans: list[tuple[Optional[str], date, date]],
+              vtimezone: Callable[[str, date, date], Timezone]) -> bytes:
+    """Header and VTIMEZONE(s) as `build_calendars` writes them, then the events as given."""
+    tzid = problem.program.timezone
+    first, last = problem.calendar_dates_for(None)
+    zones: dict[str, tuple[date, date]] = {tzid: (first, last)}
+    for zone, start, end in spans:
+        if zone is None:
+            continue
+        low, high = zones.get(zone, (start, end))
+        zones[zone] = (min(low, start), max(high, end))
+    calendar = _new_calendar(name, tzid, vtimezone(tzid, *zones.pop(tzid)))
+    for zone in sorted(zones):
+        calendar.add_component(vtimezone(zone, *zones[zone]))
+    frame = calendar.to_ical()
+    if not frame.endswith(_END_CALENDAR):
+        raise AssertionError("unexpected calendar serialisation")
+    return frame[:-len(_END_CALENDAR)] + b"".join(blobs) + _END_CALENDAR
+
+
+def build_calendar_update(old_problem: Problem, old_schedule: dict, new_problem: Problem, new_schedule: dict,
+                          from_date: Any, now: Optional[datetime] = None,
+                          old_calendars: Optional[dict[str, bytes]] = None) -> dict[str, bytes]:
+    """Calendars that update in place from `from_date` on, and `changes.json`: {relative path: bytes}.
+
+    `old_calendars` are the previous run's calendar files ({path: bytes}, paths
+    as `build_calendars` gives them, with or without the leading "calendars/");
+    None rebuilds them from `old_problem` and `old_schedule`. UIDs, SEQUENCE and
+    occurrences are read from them, so the result is deterministic and the
+    update of an update works the same way. Occurrences before `from_date` stay
+    as they were; see the comment above for what happens to each series. Every
+    old calendar file is written again, also when its owner left the schedule.
+
+    `changes.json` (format iop-sched-changes/1) lists, per patient and clinician
+    whose calendar changed, the block ids `added`, `ended`, `changed` (the
+    series goes on, updated) and `unchanged`; `program` does the same for
+    program.ics. It is for the clinic (it names patients by id), not for patients.
+    """
+    from_day = _from_date(from_date)
+    stamp = _stamp(now)
+    if old_calendars is None:
+        old_calendars = build_calendars(old_problem, old_schedule, now=stamp)
+    old_files: dict[str, bytes] = {}
+    for path, data in old_calendars.items():
+        path = str(path).replace("\\", "/")
+        path = path if path.startswith("calendars/") else f"calendars/{path}"
+        if _Owner.from_path(path) is not None:
+            old_files[path] = bytes(data)
+
+    wanted = _wanted_by_owner(new_problem, new_schedule, from_day)
+    old_blocks = _old_blocks_by_owner(old_problem, old_schedule)
+    owners = list(wanted)
+    known = {owner.path for owner in owners}
+    departed = sorted((_Owner.from_path(path) for path in old_files if path not in known),
+                      key=lambda owner: (("program", "clinician", "patient").index(owner.kind), owner.id or ""))
+    owners += departed
+
+    vtimezone = functools.lru_cache(maxsize=None)(vtimezone_component)
+    files: dict[str, bytes] = {}
+    report: dict[str, Any] = {"format": CHANGES_FORMAT, "from": from_day.isoformat(), "program": None,
+                              "patients": {}, "clinicians": {}}
+    for owner in sorted(owners, key=lambda o: ("program", "clinician", "patient").index(o.kind)):
+        old_name, old_events = None, []
+        if owner.path in old_files:
+            try:
+                old_name, old_events = _parse_old_file(old_files[owner.path])
+            except (ValueError, KeyError) as error:
+                raise ValueError(f"{owner.path}: cannot read the old calendar ({error})") from None
+        blobs, changes, spans = _update_events(owner, old_events, wanted.get(owner, []), old_blocks.get(owner, []),
+                                               old_problem, new_problem, from_day, stamp)
+        name = _calendar_name(owner, new_problem, old_problem, old_name)
+        files[owner.path] = _assemble(name, new_problem, blobs, spans, vtimezone)
+        if owner.kind == "program":
+            report["program"] = changes.to_dict(owner.path)
+        elif changes.any():
+            report["patients" if owner.kind == "patient" else "clinicians"][owner.id] = changes.to_dict(owner.path)
+    files[CHANGES_PATH] = (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     return files

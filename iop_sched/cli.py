@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -54,12 +56,26 @@ def _command_solve(args: argparse.Namespace) -> int:
         previous, faults = _read_schedule(args.previous)
         if previous is None:
             return _fail([f"--previous {line}" for line in faults])
+    update = None
+    if args.from_date is not None:
+        update, faults = _read_update_base(args)
+        if update is None:
+            return _fail(faults)
     live = not args.quiet and sys.stderr.isatty()
     schedule = solve(problem, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
                      log=args.log, progress=_live_progress if live else None, previous=previous)
     if live:
         print(file=sys.stderr)
-    extra_files = {}
+    extra_files = {"problem.json": Path(args.problem).read_bytes()}  # what the next re-plan --from starts from
+    if update is not None:
+        from .calendars import build_calendar_update
+
+        old_problem, old_calendars, from_date = update
+        try:
+            extra_files.update(build_calendar_update(old_problem, previous, problem, schedule.to_dict(), from_date,
+                                                     old_calendars=old_calendars))
+        except ValueError as error:
+            return _fail([f"--from: cannot update the previous calendars: {error}"])
     if args.suggest:
         from .suggestions import suggest, suggestions_document
 
@@ -76,6 +92,10 @@ def _command_solve(args: argparse.Namespace) -> int:
         for suggestion in suggestions[:5]:
             print(f"  +{suggestion.placed_gain}: {suggestion.text}")
     print(f"wrote {out}/schedule.json and {out}/calendars/")
+    if update is not None:
+        changes = json.loads(extra_files["changes.json"])
+        print(f"calendars updated in place from {changes['from']}: {len(changes['patients'])} patient(s) and "
+              f"{len(changes['clinicians'])} clinician(s) to notify, listed in {out}/changes.json")
     return EXIT_OK
 
 
@@ -116,6 +136,33 @@ def _read_schedule(path: str) -> tuple[Optional[dict], list[str]]:
     if not isinstance(document, dict) or not isinstance(document.get("patients"), list):
         return None, [f"{path}: not a schedule document (a JSON object with a patients list)"]
     return document, []
+
+
+def _read_update_base(args: argparse.Namespace) -> tuple[Optional[tuple], list[str]]:
+    """For --from: the date, and the previous run's problem.json and calendars/ (beside --previous)."""
+    try:
+        from_date = date.fromisoformat(args.from_date)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.from_date):
+            raise ValueError
+    except ValueError:
+        return None, [f"--from: {args.from_date!r} is not a date (YYYY-MM-DD)"]
+    if not args.previous:
+        return None, ["--from: needs --previous OLD/schedule.json (the run whose calendars are updated)"]
+    folder = Path(args.previous).parent
+    old_problem_path = folder / "problem.json"
+    if not old_problem_path.is_file():
+        return None, [f"--from: {old_problem_path} not found: --previous must be the schedule.json of a "
+                      "run that wrote problem.json beside it"]
+    try:
+        old_problem = load_problem(old_problem_path)
+    except ProblemError as error:
+        return None, [f"--from {old_problem_path}: {line}" for line in error.faults]
+    calendars = folder / "calendars"
+    old_calendars = None  # no calendars/: rebuilt from the previous problem and schedule
+    if calendars.is_dir():
+        old_calendars = {f"calendars/{path.relative_to(calendars).as_posix()}": path.read_bytes()
+                         for path in sorted(calendars.rglob("*.ics")) if path.is_file()}
+    return (old_problem, old_calendars, from_date), []
 
 
 def _command_explain(args: argparse.Namespace) -> int:
@@ -160,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument("--log", action="store_true", help="CP-SAT's own search log on stdout")
     solve_parser.add_argument("--previous", help="re-plan from this earlier schedule.json: keep who was placed, "
                               "change as little as possible")
+    solve_parser.add_argument("--from", dest="from_date", metavar="YYYY-MM-DD",
+                              help="with --previous: change calendars from this date on only; earlier occurrences "
+                              "stay, calendars update in place, changes.json lists whom to notify")
     solve_parser.add_argument("--suggest", action="store_true",
                               help="also write suggestions.json: changes that place more patients, each verified")
     solve_parser.set_defaults(run=_command_solve)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Mapping, Union
 
 #: What a run writes at the top of --out; anything else there means the folder is not ours.
-OWN_ENTRIES = frozenset({"schedule.json", "calendars", "suggestions.json", "changes.json", "summary.txt"})
+OWN_ENTRIES = frozenset({"schedule.json", "calendars", "suggestions.json", "changes.json", "summary.txt", "problem.json"})
 
 
 class OutputError(OSError):
