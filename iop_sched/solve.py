@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from ortools.sat.python import cp_model
 
@@ -30,6 +30,9 @@ from .constraints.base import TIER_PINS
 from .model import (FAMILIES, MAXIMISED_TIERS, REPLANNING_TIERS, TIER_CHANGES, TIER_COSTS, TIER_KEEP, TIER_PLACED,
                     TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model)
 from .schema import Problem
+
+if TYPE_CHECKING:
+    from .result import Schedule
 
 DEFAULT_TIME_LIMIT = 30.0
 DEFAULT_WORKERS: Optional[int] = None  # None: the pinned portfolios of TIER_PORTFOLIO
@@ -160,11 +163,13 @@ def solve_model(
     families: Sequence[ConstraintFamily] = FAMILIES,
     tiers: Optional[Sequence[int]] = None,
     previous: Optional[dict] = None,
+    warm_start: bool = True,
 ) -> SolveOutcome:
     """Build and solve the model tier by tier within `time_limit` seconds in all.
 
     `tiers`: which tiers, in order (default: all). `previous`: a previous schedule
     document to re-plan from (adds the keep and changes tiers, hints the solver).
+    `warm_start`: start the search from the first-come-first-served schedule.
     """
     if time_limit <= 0:
         raise ValueError("time_limit must be positive (seconds)")
@@ -197,6 +202,14 @@ def solve_model(
         model.add_hint(var, 0)
     if earlier is not None:
         continuity.hint_previous(model, variables, earlier)
+    elif warm_start:
+        # A fast first stage: the first-come-first-served week, twins in list order (see symmetry).
+        from .greedy import first_come_first_served
+
+        start = continuity.PreviousSchedule.resolve(problem, first_come_first_served(problem, explain=False))
+        if symmetry.add in families:
+            start = continuity.in_twin_order(start, symmetry.twin_classes(problem, schedule_model.eligibility))
+        continuity.hint_previous(model, variables, start)
 
     deadline = started + time_limit
     best: Optional[cp_model.CpSolver] = None  # the solver holding the latest complete schedule
@@ -266,6 +279,7 @@ def solve(
     families: Sequence[ConstraintFamily] = FAMILIES,
     tiers: Optional[Sequence[int]] = None,
     previous: Optional[dict] = None,
+    warm_start: bool = True,
 ) -> "Schedule":
     """Solve a problem and return the schedule, with reasons for every patient not placed."""
     from .reasons import explain_unplaced
@@ -273,7 +287,7 @@ def solve(
 
     outcome = solve_model(problem, time_limit=time_limit, workers=workers, seed=seed, log=log,
                           progress=progress, extra_parameters=extra_parameters, families=families,
-                          tiers=tiers, previous=previous)
+                          tiers=tiers, previous=previous, warm_start=warm_start)
     blocks_of_patient: list[list[str]] = [[] for _ in problem.patients]
     rosters = []
     for b, block in enumerate(problem.blocks):

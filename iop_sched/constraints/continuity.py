@@ -89,6 +89,24 @@ def family(previous: PreviousSchedule) -> Callable[..., list[ObjectiveTerm]]:
     return add
 
 
+def in_twin_order(previous: "PreviousSchedule", classes: list[list[int]]) -> "PreviousSchedule":
+    """The same schedule with each class of identical patients' weeks handed to its earliest members.
+
+    Identical patients are interchangeable, so this is an equally good schedule, and it
+    agrees with the symmetry rule (later twin placed implies earlier twin placed).
+    """
+    mapping: dict[int, int] = {}
+    for members in classes:
+        placed = [p for p in members if p in previous.placed]
+        for target, source in zip(members, placed):
+            mapping[source] = target
+    moved = PreviousSchedule(ignored_references=list(previous.ignored_references))
+    moved.placed = {mapping.get(p, p) for p in previous.placed}
+    moved.attend = {(mapping.get(p, p), b) for p, b in previous.attend}
+    moved.staff = set(previous.staff)
+    return moved
+
+
 def hint_previous(model: cp_model.CpModel, variables: Variables, previous: PreviousSchedule) -> None:
     """Start the search from the previous schedule (as far as it still fits)."""
     model.clear_hints()

@@ -33,20 +33,18 @@ def needs_signature(problem: Problem, patient_index: int) -> tuple:
     )
 
 
-def twin_pairs(problem: Problem, eligibility: Eligibility) -> list[tuple[int, int]]:
-    """(later, earlier) pairs of identical patients: if the later is placed, so is the earlier."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
+def twin_classes(problem: Problem, eligibility: Eligibility) -> list[list[int]]:
+    """Groups (two or more, in list order) of interchangeable patients."""
+    classes: dict[tuple, list[int]] = defaultdict(list)
     for p in range(len(problem.patients)):
         if eligibility.blocks_of_patient[p]:
-            groups[needs_signature(problem, p)].append(p)
-    pairs: list[tuple[int, int]] = []
-    for members in groups.values():
-        same: dict[tuple, list[int]] = defaultdict(list)
-        for p in members:
-            same[tuple(eligibility.blocks_of_patient[p])].append(p)
-        for twins in same.values():
-            pairs += [(later, earlier) for earlier, later in zip(twins, twins[1:])]
-    return pairs
+            classes[(needs_signature(problem, p), tuple(eligibility.blocks_of_patient[p]))].append(p)
+    return [members for members in classes.values() if len(members) > 1]
+
+
+def twin_pairs(problem: Problem, eligibility: Eligibility) -> list[tuple[int, int]]:
+    """(later, earlier) pairs of identical patients: if the later is placed, so is the earlier."""
+    return [(later, earlier) for twins in twin_classes(problem, eligibility) for earlier, later in zip(twins, twins[1:])]
 
 
 def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
