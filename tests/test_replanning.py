@@ -28,10 +28,10 @@ def test_unchanged_problem_changes_nothing():
     assert build_calendars(problem, again.to_dict(), now=NOW) == build_calendars(problem, first.to_dict(), now=NOW)
 
 
-def week_after(document: dict, placed_ids: list[str]) -> dict:
+def week_after(document: dict, discharged: list[str]) -> dict:
     """4 admissions, 2 discharges of placed patients, and one clinician off on Monday."""
     changed = copy.deepcopy(document)
-    discharged = set(placed_ids[:2])
+    discharged = set(discharged)
     changed["patients"] = [p for p in changed["patients"] if p["id"] not in discharged]
     for number, template in enumerate(copy.deepcopy(document["patients"][:4])):
         template["id"] = f"new{number}"
@@ -48,7 +48,7 @@ def test_admissions_discharges_and_a_clinician_off_keep_everyone_with_fewest_mov
     document = generate("small", 0)
     before = solve_checked(problem_from_data(document))
     placed_ids = [w.id for w in before.patients if w.placed]
-    changed = week_after(document, placed_ids)
+    changed = week_after(document, placed_ids[:2])
     problem = problem_from_data(changed)
     after = solve_checked(problem, previous=before.to_dict())
     still_here = {p["id"] for p in changed["patients"]} & set(placed_ids)
@@ -58,17 +58,25 @@ def test_admissions_discharges_and_a_clinician_off_keep_everyone_with_fewest_mov
     assert still_here <= placed_now and tiers[TIER_KEEP]["value"] == len(still_here)
     assert {f"new{n}" for n in range(4)} & placed_now  # newcomers are placed too where they fit
 
-    # Second solve: with as many kept and placed, one change fewer is impossible.
+    moved = len(after.stats["previous"]["moved"])
+    assert tiers[TIER_CHANGES]["value"] > 0  # the newcomers' groups at least are changes
+
+    # Second solve: with as many kept and placed, one moved patient fewer is impossible, and so is
+    # one changed assignment fewer.
     previous = continuity.PreviousSchedule.resolve(problem, before.to_dict())
     families = tuple(f for f in FAMILIES if f is not symmetry.add) + (continuity.family(previous),)
     built = build_model(problem, families)
     built.model.add(built.tier_expression(TIER_KEEP) <= -tiers[TIER_KEEP]["value"])
     built.model.add(built.tier_expression(TIER_PLACED) <= -tiers[TIER_PLACED]["value"])
+    fewer_moved = copy.deepcopy(built.model)
     built.model.add(built.tier_expression(TIER_CHANGES) <= tiers[TIER_CHANGES]["value"] - 1)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = 60
     solver.parameters.num_workers = 8
     assert solver.solve(built.model) == cp_model.INFEASIBLE
+    indicators = continuity.moved_patients(fewer_moved, built.variables, previous)
+    fewer_moved.add(sum(indicators) <= moved - 1)
+    assert solver.solve(fewer_moved) == cp_model.INFEASIBLE
 
 
 def test_vanished_blocks_patients_and_clinicians_are_reported_not_crashed_on():

@@ -5,9 +5,11 @@ the previous schedule document, two tiers are added:
 - keep (solved before patients placed): the number of patients placed before,
   still in the program, who are placed again; so nobody settled is dropped to make
   room for a newcomer unless they can no longer be placed at all;
-- changes (solved after patients placed): each patient assignment added or
-  dropped costs 2 (a patient moved from one group to another costs 4), each
-  clinician added to or dropped from a group costs 1 (a swap costs 2).
+- changes (solved after patients placed): first the number of previously placed
+  patients whose week changes at all (weighted so that no number of other changes
+  outweighs one patient moved); then each patient assignment added or dropped
+  costs 2 (a patient moved from one group to another costs 4), each clinician
+  added to or dropped from a group costs 1 (a swap costs 2).
 Patients, blocks and clinicians of the previous schedule that no longer exist are
 ignored (`ignored_references` says which).
 """
@@ -78,7 +80,13 @@ def family(previous: PreviousSchedule) -> Callable[..., list[ObjectiveTerm]]:
         for key, var in variables.staff.items():
             clinician_changes.append(1 - var if key in previous.staff else var)
         unreachable_staff = sum(1 for key in previous.staff if key not in variables.staff)
+        moved = moved_patients(model, variables, previous)
+        # one moved patient outweighs every assignment change there could be
+        moved_weight = PATIENT_CHANGE_WEIGHT * (len(variables.attend) + len(previous.attend)) \
+            + CLINICIAN_CHANGE_WEIGHT * (len(variables.staff) + len(previous.staff)) + 1
         return [
+            ObjectiveTerm(TIER_CHANGES, "previously placed patients whose week changes",
+                          cp_model.LinearExpr.sum(moved), moved_weight),
             ObjectiveTerm(TIER_KEEP, "previously placed patients placed again", cp_model.LinearExpr.sum(kept), -1),
             ObjectiveTerm(TIER_CHANGES, "patient assignments changed",
                           cp_model.LinearExpr.sum(patient_changes) + unreachable, PATIENT_CHANGE_WEIGHT),
@@ -87,6 +95,30 @@ def family(previous: PreviousSchedule) -> Callable[..., list[ObjectiveTerm]]:
         ]
 
     return add
+
+
+def moved_patients(model: cp_model.CpModel, variables: Variables, previous: PreviousSchedule) -> list:
+    """One indicator per previously placed patient: 1 when any of their assignments differs from before."""
+    before: dict[int, set[int]] = {p: set() for p in previous.placed}
+    for p, b in previous.attend:
+        before.setdefault(p, set()).add(b)
+    reachable: dict[int, list[int]] = {}
+    for p, b in variables.attend:
+        reachable.setdefault(p, []).append(b)
+    indicators = []
+    for p in sorted(previous.placed):
+        if any((p, b) not in variables.attend for b in before[p]):
+            indicators.append(1)  # a group they were in can no longer be theirs: they move whatever happens
+            continue
+        moved = model.new_bool_var(f"moved[{p}]")
+        for b in reachable.get(p, []):
+            var = variables.attend[p, b]
+            if b in before[p]:
+                model.add_implication(var.Not(), moved)  # left a group they were in
+            else:
+                model.add_implication(var, moved)  # joined a group they were not in
+        indicators.append(moved)
+    return indicators
 
 
 def in_twin_order(previous: "PreviousSchedule", classes: list[list[int]]) -> "PreviousSchedule":
