@@ -32,6 +32,7 @@ from iop_sched.constraints.costs import (
     _weekly_capacity_minutes,
 )
 from iop_sched.constraints.wishes import WISH_WEIGHT, track_of
+from iop_sched.constraints.rooms import double_booking_cliques
 from iop_sched.greedy import FCFS_MAX_NODES, clinician_cap_minutes, first_come_first_served, schedule_document
 from iop_sched.schema import Problem
 from iop_sched.solve import TIER_BUDGET_SHARE
@@ -235,15 +236,8 @@ class MipModel:
                          -math.inf, float(caps[c]))
 
     def _rooms(self) -> None:
-        problem = self.problem
-        blocks_in_room: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
-        for b, block in enumerate(problem.blocks):
-            room = problem.room_of(block)
-            if room is not None and not room.virtual:
-                blocks_in_room[room.id][b] = block.interval
-        for room_id in sorted(blocks_in_room):
-            for clique in overlap_cliques(blocks_in_room[room_id]):
-                self.rows.at_most_one([self.open + b for b in clique])
+        for clique in double_booking_cliques(self.problem):
+            self.rows.at_most_one([self.open + b for b in clique])
 
     def _wishes(self) -> None:
         problem, eligibility, rows = self.problem, self.eligibility, self.rows

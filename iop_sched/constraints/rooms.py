@@ -12,13 +12,17 @@ from .availability import Eligibility
 from .base import ObjectiveTerm, Variables
 
 
-def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
+def double_booking_cliques(problem: Problem) -> list[list[int]]:
+    """Groups of blocks in one physical room that overlap in time: at most one of each may open."""
     blocks_in_room: dict[str, dict[int, tuple[int, int]]] = defaultdict(dict)
     for b, block in enumerate(problem.blocks):
         room = problem.room_of(block)
         if room is not None and not room.virtual:
             blocks_in_room[room.id][b] = block.interval
-    for room_id in sorted(blocks_in_room):
-        for clique in overlap_cliques(blocks_in_room[room_id]):
-            model.add_at_most_one([variables.open[b] for b in clique])
+    return [clique for room_id in sorted(blocks_in_room) for clique in overlap_cliques(blocks_in_room[room_id])]
+
+
+def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
+    for clique in double_booking_cliques(problem):
+        model.add_at_most_one([variables.open[b] for b in clique])
     return []
