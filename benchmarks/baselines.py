@@ -31,12 +31,12 @@ from iop_sched.constraints.costs import (
     STAFF_MINUTE_WEIGHT,
     _weekly_capacity_minutes,
 )
-from iop_sched.constraints.wishes import WISH_WEIGHT, track_of
+from iop_sched.constraints.wishes import WISH_WEIGHT, blocks_outside_preference, track_of
 from iop_sched.constraints.rooms import double_booking_cliques
 from iop_sched.greedy import FCFS_MAX_NODES, clinician_cap_minutes, first_come_first_served, schedule_document
 from iop_sched.schema import Problem
 from iop_sched.solve import TIER_BUDGET_SHARE
-from iop_sched.weektime import MINUTES_PER_DAY, covered_by, overlap_cliques
+from iop_sched.weektime import MINUTES_PER_DAY, overlap_cliques
 
 
 # --------------------------------------------------------------------------------------
@@ -247,11 +247,8 @@ class MipModel:
             blocks = eligibility.blocks_of_patient[p]
             if not blocks:
                 continue
-            if patient.prefer:
-                preferred = [interval for window in patient.prefer for interval in window.intervals()]
-                for b in blocks:
-                    if not covered_by(problem.blocks[b].interval, preferred):
-                        cost[self.attend[p, b]] += WISH_WEIGHT
+            for b in blocks_outside_preference(problem, patient, blocks):
+                cost[self.attend[p, b]] += WISH_WEIGHT
             if patient.primary_clinician is not None:
                 c = clinician_index[patient.primary_clinician]
                 for b in blocks:

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from ortools.sat.python import cp_model
 
-from ..schema import Block, Problem
+from ..schema import Block, Patient, Problem
 from ..weektime import MINUTES_PER_DAY, covered_by
 from .availability import Eligibility
 from .base import TIER_WISHES, ObjectiveTerm, Variables
@@ -29,6 +29,14 @@ def track_of(problem: Problem, block: Block) -> tuple[str, int, int, str]:
     return (block.room or "", start % MINUTES_PER_DAY, end - start, problem.modality_of(block))
 
 
+def blocks_outside_preference(problem: Problem, patient: Patient, blocks: list[int]) -> list[int]:
+    """Of `blocks`, those not wholly inside the patient's `prefer` windows (none when they gave no windows)."""
+    if not patient.prefer:
+        return []
+    preferred = [interval for window in patient.prefer for interval in window.intervals()]
+    return [b for b in blocks if not covered_by(problem.blocks[b].interval, preferred)]
+
+
 def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
     clinician_index = {clinician.id: c for c, clinician in enumerate(problem.clinicians)}
     outside_preference: list[cp_model.IntVar] = []
@@ -38,10 +46,7 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
         blocks = eligibility.blocks_of_patient[p]
         if not blocks:
             continue
-        if patient.prefer:
-            preferred = [interval for window in patient.prefer for interval in window.intervals()]
-            outside_preference += [variables.attend[p, b] for b in blocks
-                                   if not covered_by(problem.blocks[b].interval, preferred)]
+        outside_preference += [variables.attend[p, b] for b in blocks_outside_preference(problem, patient, blocks)]
         if patient.primary_clinician is not None:
             c = clinician_index[patient.primary_clinician]
             for b in blocks:
