@@ -6,8 +6,9 @@ import pytest
 
 from benchmarks.generate import generate
 from iop_sched import problem_from_data
+from iop_sched.constraints.base import TIER_PLACED
 from iop_sched.suggestions import apply_patch, suggest
-from programs import block, clinician, patient, program_dict, solve_checked
+from programs import block, clinician, patient, program_dict, solve_checked, three_evenings, window
 
 
 def test_apply_patch_add_and_replace():
@@ -50,5 +51,87 @@ def test_every_suggestion_on_generated_programs_keeps_its_promise(seed):
     schedule = solve_checked(problem)
     for suggestion in suggest(problem, schedule.to_dict(), document, check_seconds=10):
         assert suggestion.placed_gain >= 1
-        again = solve_checked(problem_from_data(apply_patch(document, suggestion.patch)))
+        # The promise is about patients placed: tier 1 alone checks it (the later tiers never trade a placement).
+        again = solve_checked(problem_from_data(apply_patch(document, suggestion.patch)), tiers=(TIER_PLACED,))
         assert again.placed >= schedule.placed + suggestion.placed_gain
+
+
+def _free_only(day: str, start: str, end: str) -> list[dict]:
+    """Busy windows for a patient who is free only on `day` from `start` to `end`."""
+    others = " ".join(d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if d != day)
+    return [window(others, "00:00", "24:00", reason="work"), window(day, "00:00", start, reason="work"),
+            window(day, end, "24:00", reason="childcare")]
+
+
+def _keeps_its_promise(data: dict, schedule, suggestion) -> None:
+    again = solve_checked(apply_patch(data, suggestion.patch), tiers=(TIER_PLACED,))
+    assert again.placed >= schedule.placed + suggestion.placed_gain
+
+
+def test_new_block_where_unplaced_patients_are_free():
+    # P1-P3 are free only on Tuesday evening; the groups meet Mon/Wed/Fri, r1 is free on Tuesday.
+    data = program_dict(blocks=three_evenings(topic="process", credentials=["LADC"], max_size=8),
+                        clinicians=[clinician("c1", credentials=["LADC"])],
+                        patients=[patient("P0")] + [patient(f"P{n}", busy=_free_only("tue", "17:30", "21:30"))
+                                                    for n in (1, 2, 3)],
+                        rules={"min_weekly_hours": 3})
+    schedule = solve_checked(data)
+    assert schedule.placed == 1
+    suggestions = suggest(schedule.problem, schedule.to_dict(), data)
+    new_blocks = [s for s in suggestions if s.kind == "new_block"]
+    assert new_blocks, [s.text for s in suggestions]
+    best = new_blocks[0]
+    assert best.placed_gain == 3 and sorted(best.newly_placed) == ["P1", "P2", "P3"]
+    assert best.patch == [{"op": "add", "path": "/blocks/-", "value": {
+        "id": "mon-ev-extra-tue", "day": "tue", "start": "18:00", "end": "21:00", "room": "r1", "topic": "process",
+        "credentials": ["LADC"], "max_size": 8}}]
+    assert "Tue 18:00-21:00" in best.text and "3 unplaced patients" in best.text
+    _keeps_its_promise(data, schedule, best)
+
+
+def test_new_block_comes_with_a_clinician_when_nobody_can_lead_it():
+    # As above, but c1 works Mon/Wed/Fri only: the Tuesday copy needs someone to lead it (two changes).
+    data = program_dict(blocks=three_evenings(credentials=["LADC"]),
+                        clinicians=[clinician("c1", [window("mon wed fri", "17:00", "22:00")], credentials=["LADC"])],
+                        patients=[patient(f"P{n}", busy=_free_only("tue", "17:30", "21:30")) for n in (1, 2, 3)],
+                        rules={"min_weekly_hours": 3})
+    schedule = solve_checked(data)
+    suggestions = suggest(schedule.problem, schedule.to_dict(), data)
+    best = next(s for s in suggestions if s.kind == "new_block")
+    assert best.placed_gain == 3 and len(best.patch) == 2
+    assert best.patch[1] == {"op": "add", "path": "/clinicians/-", "value": {
+        "id": "extra-clinician-1", "credentials": ["LADC"], "available": [{"day": "tue", "start": "18:00", "end": "21:00"}],
+        "max_weekly_hours": 3, "sites": ["north"]}}
+    _keeps_its_promise(data, schedule, best)
+
+
+def test_extra_clinician_where_a_group_cannot_open_for_want_of_one():
+    # tue-ev needs an LADC; the only one (c1) works Mon/Wed evenings, and c2 holds no LADC.
+    data = program_dict(blocks=[block("mon-ev", "mon", "18:00", "21:00", room="r1", credentials=["LADC"]),
+                                block("tue-ev", "tue", "18:00", "21:00", room="r1", credentials=["LADC", "LPC"])],
+                        clinicians=[clinician("c1", [window("mon wed", "17:00", "22:00")], credentials=["LADC"]),
+                                    clinician("c2", credentials=["CPRS"])],
+                        patients=[patient("P0", busy=_free_only("mon", "17:30", "21:30"))]
+                        + [patient(f"P{n}", busy=_free_only("tue", "17:30", "21:30")) for n in (1, 2)],
+                        rules={"min_weekly_hours": 3})
+    schedule = solve_checked(data)
+    assert schedule.placed == 1
+    suggestions = suggest(schedule.problem, schedule.to_dict(), data)
+    extra = [s for s in suggestions if s.kind == "extra_clinician"]
+    assert len(extra) == 1, [s.text for s in suggestions]
+    assert extra[0].placed_gain == 2 and sorted(extra[0].newly_placed) == ["P1", "P2"]
+    assert extra[0].patch == [{"op": "add", "path": "/clinicians/-", "value": {
+        "id": "extra-clinician-1", "credentials": ["LADC"], "available": [{"day": "tue", "start": "18:00", "end": "21:00"}],
+        "max_weekly_hours": 3, "sites": ["north"]}}]
+    assert "tue-ev can open" in extra[0].text
+    _keeps_its_promise(data, schedule, extra[0])
+
+
+def test_candidates_take_the_kinds_in_turn():
+    # A limit on how many candidates are checked must not starve the kinds found last.
+    from iop_sched.suggestions import Suggestion, _kinds_in_turn
+
+    found = [Suggestion(kind, f"{kind} {n}", []) for kind, count in (("telehealth", 3), ("site", 1), ("new_block", 2))
+             for n in range(count)]
+    assert [s.text for s in _kinds_in_turn(found)] == [
+        "telehealth 0", "site 0", "new_block 0", "telehealth 1", "new_block 1", "telehealth 2"]
