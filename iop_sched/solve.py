@@ -8,9 +8,13 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
 `Schedule.stats["parameters"]`, measured in benchmarks/RESULTS.md):
 - CP-SAT's default portfolio with 2 workers (one per core here) drops the LP-based
   workers, and the bound on patients placed never leaves its initial value; with
-  8 workers on 2 cores each worker gets a quarter of a core. A small named
-  portfolio (quick_restart, default_lp, max_lp) with `linearization_level` 2 proves
-  the number placed on medium programs 2-3x sooner than either.
+  8 workers on 2 cores each worker gets a quarter of a core. Three workers with the
+  full-problem subsolvers default_lp and quick_restart (CP-SAT gives the third worker
+  to its LNS neighbourhoods, which find the improving schedules) and
+  `linearization_level` 2 prove the number placed on medium programs 2-3x sooner
+  than either. max_lp and core were measured too and did not help (see RESULTS.md);
+  note that CP-SAT silently keeps only as many listed subsolvers as it has full
+  workers, so the list names exactly the ones that run (checked in the solver log).
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
   workers; `extra_parameters` override any parameter in every tier.
 - `random_seed` fixed (0) by default; `time_limit` is the whole budget over all tiers.
@@ -37,11 +41,8 @@ if TYPE_CHECKING:
 DEFAULT_TIME_LIMIT = 30.0
 DEFAULT_WORKERS: Optional[int] = None  # None: the pinned portfolios of TIER_PORTFOLIO
 #: CP-SAT parameters per tier when the caller does not choose the workers.
-TIER_PORTFOLIO: dict[int, dict] = {
-    TIER_PLACED: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
-    TIER_WISHES: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
-    TIER_COSTS: {"num_workers": 3, "subsolvers": ["quick_restart", "default_lp", "max_lp"], "linearization_level": 2},
-}
+_PORTFOLIO = {"num_workers": 3, "subsolvers": ["default_lp", "quick_restart"], "linearization_level": 2}
+TIER_PORTFOLIO: dict[int, dict] = {TIER_PLACED: _PORTFOLIO, TIER_WISHES: _PORTFOLIO, TIER_COSTS: _PORTFOLIO}
 TIER_PORTFOLIO[TIER_KEEP] = TIER_PORTFOLIO[TIER_PINS] = TIER_PORTFOLIO[TIER_PLACED]
 TIER_PORTFOLIO[TIER_CHANGES] = TIER_PORTFOLIO[TIER_WISHES]
 #: Share of the remaining budget a tier may use when later tiers still wait.
