@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from iop_sched import load_problem
-from programs import acceptance_path, block, patient, program_dict, solve_checked, week, window
+from iop_sched import load_problem, problem_from_data
+from iop_sched.reasons import explain
+from programs import acceptance_path, block, clinician, patient, program_dict, solve_checked, week, window
 
 
 def test_riverside_unplaced_patients_have_specific_reasons():
@@ -40,3 +41,141 @@ def test_reasons_never_name_the_patient():
                                                          busy=[window("mon", "17:00", "22:00", reason="work")])])
     reasons = " ".join(week(solve_checked(data), "P1").reasons)
     assert reasons and "Ana" not in reasons and "Rivera" not in reasons
+
+
+# ---- what binds, proven with the solver (the competition case) ---------------------------------
+
+LETS_IN = "they could be placed without unplacing anyone placed here."
+
+
+def only_unplaced(data: dict):
+    """Solve; the one patient left out; its reasons name no patient (id or name)."""
+    schedule = solve_checked(data)
+    unplaced = [w for w in schedule.patients if not w.placed]
+    assert len(unplaced) == 1
+    text = " ".join(unplaced[0].reasons)
+    for person in data["patients"]:
+        assert person["id"] not in text and (person.get("name") or person["id"]) not in text
+    assert unplaced[0].why[0]["code"] == "competition"
+    return unplaced[0]
+
+
+def two_evening_rivals(first: dict, second: dict, **program) -> dict:
+    """Two patients, each reaching only their own Monday-evening group (women's / Spanish-speaking)."""
+    blocks = [block("A", "mon", "18:00", "21:00", audience=["women"], **first),
+              block("B", "mon", "18:00", "21:00", audience=["spanish"], **second)]
+    return program_dict(blocks=blocks, patients=[patient("P1", tags=["women"]), patient("P2", tags=["spanish"])],
+                        rules={"min_weekly_hours": 3}, **program)
+
+
+def test_group_full_binds():
+    blocks = [block("only", "mon", "18:00", "21:00", room="r1", max_size=1)]
+    loser = only_unplaced(program_dict(blocks=blocks, patients=[patient("P1"), patient("P2")],
+                                       rules={"min_weekly_hours": 3}))
+    assert loser.why[1:] == [{"code": "binds", "rule": "group_full", "blocks": ["only"], "least": True, "week": ["only"],
+                              "extra_seats": {"only": 1}}]
+    assert loser.reasons[1] == f"Groups full: with one more seat in only (Mon 18:00-21:00), {LETS_IN}"
+
+
+def test_too_few_others_binds():
+    # P1 can come only on Monday, whose group needs 2; P2 only on Tuesday.
+    blocks = [block("mon", "mon", "18:00", "21:00", room="r1", min_size=2), block("tue", "tue", "18:00", "21:00", room="r1")]
+    patients = [patient("P1", busy=[window("tue", "17:00", "22:00", reason="work")]),
+                patient("P2", busy=[window("mon", "17:00", "22:00", reason="work")])]
+    loser = only_unplaced(program_dict(blocks=blocks, patients=patients, rules={"min_weekly_hours": 3}))
+    assert loser.id == "P1"
+    assert loser.why[1:] == [{"code": "binds", "rule": "group_too_small", "blocks": ["mon"], "least": True, "week": ["mon"],
+                              "sizes": {"mon": [1, 2]}}]
+    assert loser.reasons[1] == ("Too few others to open a group at the times they can come: with mon (Mon 18:00-21:00) "
+                                f"allowed to meet with 1 patient (minimum 2), {LETS_IN}")
+
+
+def test_no_clinician_free_then_binds():
+    # One clinician, two groups at the same time in different rooms: one of them cannot be led.
+    rooms = [{"id": "r1", "site": "north"}, {"id": "r2", "site": "north"}]
+    loser = only_unplaced(two_evening_rivals({"room": "r1"}, {"room": "r2"}, rooms=rooms))
+    own = "A" if loser.id == "P1" else "B"
+    assert loser.why[1:] == [{"code": "binds", "rule": "no_clinician", "blocks": [own], "least": True, "week": [own],
+                              "extra_clinicians": {own: 1}}]
+    assert loser.reasons[1] == (f"No clinician with the credentials free then: with one more clinician able to lead "
+                                f"{own} (Mon 18:00-21:00), {LETS_IN}")
+
+
+def test_no_clinician_with_the_credentials_binds():
+    blocks = [block("A", "mon", "18:00", "21:00", room="r1", credentials=["LADC"]),
+              block("B", "tue", "18:00", "21:00", room="r1")]
+    patients = [patient("P1", busy=[window("tue", "17:00", "22:00")]), patient("P2", busy=[window("mon", "17:00", "22:00")])]
+    loser = only_unplaced(program_dict(blocks=blocks, patients=patients, clinicians=[clinician("c1", credentials=["LPC"])],
+                                       rules={"min_weekly_hours": 3}))
+    assert loser.id == "P1"
+    assert [(why["code"], why["rule"], why["blocks"]) for why in loser.why[1:]] == [("binds", "no_clinician", ["A"])]
+
+
+def test_clinician_hours_bind():
+    # One clinician with 3 h a week, two 3-hour groups on different days, each needed by one patient.
+    blocks = [block("mon", "mon", "18:00", "21:00", room="r1"), block("tue", "tue", "18:00", "21:00", room="r1")]
+    patients = [patient("P1", busy=[window("tue", "17:00", "22:00", reason="work")]),
+                patient("P2", busy=[window("mon", "17:00", "22:00", reason="work")])]
+    loser = only_unplaced(program_dict(blocks=blocks, patients=patients, clinicians=[clinician("c1", max_weekly_hours=3)],
+                                       rules={"min_weekly_hours": 3}))
+    own = "mon" if loser.id == "P1" else "tue"
+    assert loser.why[1:] == [{"code": "binds", "rule": "clinician_hours", "blocks": [], "least": True, "week": [own],
+                              "clinicians": {"c1": 3.0}}]
+    assert loser.reasons[1] == f"Clinician hours used up: with c1 working 3 h beyond their 3 h a week, {LETS_IN}"
+
+
+def test_room_taken_binds():
+    # Two clinicians, so only the shared room keeps the two groups from meeting at once.
+    loser = only_unplaced(two_evening_rivals({"room": "r1"}, {"room": "r1"}, clinicians=[clinician("c1"), clinician("c2")]))
+    own, other = ("A", "B") if loser.id == "P1" else ("B", "A")
+    assert loser.why[1:] == [{"code": "binds", "rule": "room_taken", "blocks": [own], "least": True, "week": [own],
+                              "taken_by": {own: [other]}, "rooms": {own: "r1"}}]
+    assert loser.reasons[1] == (f"Room taken: with {own} (Mon 18:00-21:00) in a room other than r1, which {other} "
+                                f"takes then, {LETS_IN}")
+
+
+def test_no_single_rule_binds_but_two_together_do():
+    # P1 needs both A (Mon, full with P2) and B (Tue, its room taken by C, which P3 needs).
+    blocks = [block("A", "mon", "18:00", "21:00", room="r1", max_size=1),
+              block("B", "tue", "18:00", "21:00", room="r1", audience=["x"]),
+              block("C", "tue", "18:00", "21:00", room="r1", audience=["y"])]
+    patients = [patient("P1", tags=["x"], min_weekly_hours=6), patient("P2", busy=[window("tue", "17:00", "22:00")]),
+                patient("P3", tags=["y"], busy=[window("mon", "17:00", "22:00")])]
+    loser = only_unplaced(program_dict(blocks=blocks, patients=patients, clinicians=[clinician("c1"), clinician("c2")],
+                                       rules={"min_weekly_hours": 3}))
+    assert loser.id == "P1"
+    assert loser.why[1:] == [{"code": "combination", "feasible": True, "rules": ["group_full", "room_taken"],
+                              "parts": {"group_full": {"extra_seats": {"A": 1}},
+                                        "room_taken": {"taken_by": {"B": ["C"]}, "rooms": {"B": "r1"}}},
+                              "least": True, "week": ["A", "B"]}]
+    assert loser.reasons[1] == ("No single rule is to blame: relaxing any one rule alone for the groups they can reach "
+                                "is not enough, but with one more seat in A (Mon 18:00-21:00) and B (Tue 18:00-21:00) "
+                                f"in a room other than r1, which C takes then, {LETS_IN}")
+
+
+def two_left_out() -> tuple:
+    """One group that both patients could share, and a schedule that placed nobody (not the solver's)."""
+    data = program_dict(blocks=[block("A", "mon", "18:00", "21:00", room="r1")], patients=[patient("P1"), patient("P2")],
+                        rules={"min_weekly_hours": 3})
+    document = {"blocks": [], "patients": [{"id": "P1", "placed": False}, {"id": "P2", "placed": False}], "stats": {}}
+    return problem_from_data(data), document
+
+
+def test_a_schedule_that_missed_a_placement_is_told_so():
+    problem, document = two_left_out()
+    explanation = explain(problem, document, "P1")["P1"]
+    assert explanation.why[0]["proven_optimal"] is False
+    assert explanation.why[1:] == [{"code": "not_found_in_time", "week": ["A"]}]
+    assert explanation.sentences[1].startswith("Yet a week exists that places them without unplacing anyone placed "
+                                               "here: A (Mon 18:00-21:00); this schedule did not find it")
+
+
+def test_checks_are_capped_and_can_be_turned_off():
+    problem, document = two_left_out()
+    capped = explain(problem, document, max_patients=1)
+    assert capped["P1"].why[1]["code"] == "not_found_in_time"
+    assert capped["P2"].why[1:] == [{"code": "not_checked", "reason": "max_patients", "max_patients": 1}]
+    out_of_time = explain(problem, document, "P1", budget_seconds=0)["P1"]
+    assert out_of_time.why[1]["code"] == "not_checked" and out_of_time.why[1]["reason"] == "budget"
+    assert "not checked" in out_of_time.sentences[1]
+    assert [why["code"] for why in explain(problem, document, prove=False)["P1"].why] == ["competition"]
