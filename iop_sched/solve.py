@@ -327,6 +327,10 @@ def solve(
         stats["pins"] = {"total": len(patient_pins) + len(clinician_pins),
                          "held": len(patient_pins) + len(clinician_pins) - len(broken),
                          "broken": [pins.why_pin_cannot_hold(problem, pin) for pin in broken]}
+    if any(t.tier == TIER_PINS for t in outcome.tiers):
+        # Tier 1 ran with the pins held as far as they could be: its bound holds under that condition only.
+        stats["placed_bound_holding_pins"] = stats["placed_bound"]
+        stats["placed_bound"] = len(problem.patients)
     if outcome.previous is not None:
         stats["previous"] = _previous_stats(problem, outcome.previous, blocks_of_patient)
         # Tier 1 was solved with the previously placed kept, so its bound holds only under that

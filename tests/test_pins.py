@@ -41,3 +41,15 @@ def test_pins_must_name_existing_ids():
     with pytest.raises(ProblemError) as caught:
         problem_from_data(data)
     assert caught.value.faults == ["patients[0].pinned_blocks[0]: no block has id 'nope'"]
+
+
+def test_placed_bound_under_pins_is_reported_as_conditional():
+    # Tier 1 is solved with P1's pin held, so its bound (1) is proven only under that condition:
+    # it is reported apart, and placed_bound keeps what holds unconditionally (every patient).
+    blocks = [block("only", "mon", "18:00", "21:00", room="r1", max_size=1)]
+    data = program_dict(blocks=blocks, patients=[patient("P1", pinned_blocks=["only"]), patient("P2")],
+                        rules={"min_weekly_hours": 3})
+    schedule = solve_checked(data)
+    assert week(schedule, "P1").placed and not week(schedule, "P2").placed
+    assert schedule.stats["placed_bound_holding_pins"] == 1
+    assert schedule.stats["placed_bound"] == 2
