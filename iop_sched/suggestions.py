@@ -33,6 +33,10 @@ from .weektime import DAYS, MINUTES_PER_DAY, describe_interval, format_clock, in
 DEFAULT_CHECK_SECONDS = 10.0
 #: At most this many new groups are checked (the times most unplaced patients can come to).
 NEW_BLOCK_CANDIDATES = 5
+#: At most this many pairs of new groups (one shape on two days) are checked, where no single copy helps.
+NEW_PAIR_CANDIDATES = 3
+#: Times per shape considered for a pair (the ones most unplaced patients can come to).
+PAIR_SLOTS = 12
 #: A new group is proposed only where at least this many unplaced patients (and its min_size) can come.
 NEW_BLOCK_MIN_DEMAND = 2
 #: At most this many extra clinicians are checked (the ones whose groups most unplaced patients can reach).
@@ -298,6 +302,7 @@ def _new_block_candidates(problem: Problem, document: dict,
     free_then: dict[tuple, bool] = {}  # (patient, interval, modality) -> not busy then, travel included
     shapes_seen: set[str] = set()
     options = []  # (sort key, origin position, candidate block, patients who can come, needs a clinician)
+    pair_options = []  # (sort key, origin position, two candidate blocks, patients who can come to both)
     for b, origin in enumerate(problem.blocks):
         shape = _block_shape(origin)
         if shape in shapes_seen:
@@ -352,6 +357,10 @@ def _new_block_candidates(problem: Problem, document: dict,
             best = ((key[0], short > 0) + key[1:] + (b,), b, candidate, come, short > 0)
         if best is not None:
             options.append(best)
+        if best is None or best[0][0] == 0:
+            pair = _best_pair(problem, origin, slots, interested, reach, seats)
+            if pair is not None:
+                pair_options.append(pair[:1] + (b,) + pair[1:])
     options.sort(key=lambda option: option[0])
     chosen: list[Suggestion] = []
     served: set[tuple] = set()
@@ -363,15 +372,8 @@ def _new_block_candidates(problem: Problem, document: dict,
             continue
         served.add(same)
         origin = problem.blocks[b]
-        blocks = document.get("blocks", [])
-        value = copy.deepcopy(blocks[b]) if b < len(blocks) and isinstance(blocks[b], dict) \
-            and blocks[b].get("id") == origin.id else origin.model_dump(mode="json", exclude_none=True)
-        value.pop("pinned_clinicians", None)
-        base = f"{origin.id}-extra-{candidate.day}"
-        new_id, number = base, 2
-        while new_id in block_ids:
-            new_id, number = f"{base}-{number}", number + 1
-        value.update({"id": new_id, "day": candidate.day, "start": candidate.start, "end": candidate.end})
+        value = _new_block_value(problem, document, b, candidate, block_ids)
+        new_id = value["id"]
         where = f" in room {origin.room}" if origin.room is not None else ""
         topic = f" ({origin.topic})" if origin.topic else ""
         text = (f"add a group like {origin.id}{topic} on {describe_interval(candidate.interval)}{where} "
@@ -383,7 +385,81 @@ def _new_block_candidates(problem: Problem, document: dict,
             patch.append(_add_to_list(document, "clinicians", clinician))
             text += f", with {_describe_clinician(clinician)} to lead it"
         chosen.append(Suggestion("new_block", text, patch))
+    pair_options.sort(key=lambda option: option[0])
+    for _, b, pair, come in pair_options[:NEW_PAIR_CANDIDATES]:
+        origin, patch, ids = problem.blocks[b], [], []
+        for candidate in pair:
+            value = _new_block_value(problem, document, b, candidate, block_ids)
+            block_ids.add(value["id"])
+            ids.append(value["id"])
+            patch.append({"op": "add", "path": "/blocks/-", "value": value})
+        where = f" in room {origin.room}" if origin.room is not None else ""
+        topic = f" ({origin.topic})" if origin.topic else ""
+        text = (f"add two groups like {origin.id}{topic}{where}, on {describe_interval(pair[0].interval)} as {ids[0]} "
+                f"and on {describe_interval(pair[1].interval)} as {ids[1]}: {_patients(len(come))} are free at both times, "
+                f"and one new group alone would not give them a whole week")
+        chosen.append(Suggestion("new_block", text, patch))
     return chosen
+
+
+def _best_pair(problem: Problem, origin: Block, slots: list, interested: list[int], reach: dict[int, int],
+               seats: Optional[int]) -> Optional[tuple]:
+    """Two copies of `origin` on two different days that together complete the most unplaced patients' weeks.
+
+    For shapes where no single copy brings anyone to their weekly minimum (two evenings
+    a parent is free, say). Only the PAIR_SLOTS times most patients can come to are
+    paired; enough clinicians must be allowed to lead each copy (the verifying solve
+    finds out whether the week can be re-staffed around them).
+    Returns (sort key, (first, second), patients who can come to both) or None.
+    """
+    demand = max(origin.min_size, NEW_BLOCK_MIN_DEMAND)
+    completing = {p for p in interested
+                  if reach[p] + 2 * origin.minutes >= problem.min_minutes_for(problem.patients[p])}
+    if len(completing) < demand:
+        return None
+    top = sorted(slots, key=lambda slot: (-len(set(slot[3]) & completing), slot[0]))[:PAIR_SLOTS]
+    best = None
+    for i, (_, day_a, start_a, come_a, _) in enumerate(top):
+        for _, day_b, start_b, come_b, _ in top[i + 1:]:
+            if day_a == day_b:
+                continue
+            both = sorted(set(come_a) & set(come_b))
+            completes = len(set(both) & completing)
+            completes = completes if seats is None else min(completes, seats)
+            if len(both) < demand or completes == 0:
+                continue
+            key = (-completes, -len(both), DAYS.index(day_a), start_a, DAYS.index(day_b), start_b)
+            if best is not None and key >= best[0]:
+                continue
+            pair = tuple(sorted((_copy_at(origin, day_a, start_a), _copy_at(origin, day_b, start_b)),
+                                key=lambda block: block.interval))
+            seated = len(both) if seats is None else min(len(both), seats)
+            # Clinicians who may lead both copies at all (credentials, availability, site); whether
+            # the week can be re-staffed around them is for the verifying solve to say.
+            if any(_staff_needed(problem, candidate, seated) > _may_lead(problem, candidate) for candidate in pair):
+                continue
+            best = (key, pair, both)
+    return best
+
+
+def _may_lead(problem: Problem, block: Block) -> int:
+    """How many clinicians hold the credentials, are available and work at the site of `block`."""
+    return sum(1 for clinician in problem.clinicians if clinician_refusal(problem, clinician, block) is None)
+
+
+def _new_block_value(problem: Problem, document: dict, b: int, candidate: Block, block_ids: set[str]) -> dict:
+    """The document entry of a copy of block `b` at the candidate's time, with a fresh id."""
+    origin = problem.blocks[b]
+    blocks = document.get("blocks", [])
+    value = copy.deepcopy(blocks[b]) if b < len(blocks) and isinstance(blocks[b], dict) \
+        and blocks[b].get("id") == origin.id else origin.model_dump(mode="json", exclude_none=True)
+    value.pop("pinned_clinicians", None)
+    base = f"{origin.id}-extra-{candidate.day}"
+    new_id, number = base, 2
+    while new_id in block_ids:
+        new_id, number = f"{base}-{number}", number + 1
+    value.update({"id": new_id, "day": candidate.day, "start": candidate.start, "end": candidate.end})
+    return value
 
 
 def _extra_clinician_candidates(problem: Problem, document: dict, schedule: dict,

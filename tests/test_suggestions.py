@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from benchmarks.generate import generate
-from iop_sched import problem_from_data
+from iop_sched import load_problem, problem_from_data
 from iop_sched.constraints.base import TIER_PLACED
 from iop_sched.suggestions import apply_patch, suggest
-from programs import block, clinician, patient, program_dict, solve_checked, three_evenings, window
+from programs import acceptance_path, block, clinician, patient, program_dict, solve_checked, three_evenings, window
 
 
 def test_apply_patch_add_and_replace():
@@ -135,3 +137,17 @@ def test_candidates_take_the_kinds_in_turn():
              for n in range(count)]
     assert [s.text for s in _kinds_in_turn(found)] == [
         "telehealth 0", "site 0", "new_block 0", "telehealth 1", "new_block 1", "telehealth 2"]
+
+
+def test_riverside_two_new_evening_groups_place_the_three_parents():
+    # R122, R124 and R126 reach only 5.5 h on 2 days: one new late telehealth group gives 8 h,
+    # two give a whole week. The pair is proposed, and applying it places them.
+    problem = load_problem(acceptance_path())
+    document = json.loads(acceptance_path().read_text())
+    schedule = solve_checked(problem).to_dict()
+    found = [s for s in suggest(problem, schedule, document) if s.kind == "new_block"]
+    pair = next(s for s in found if len(s.patch) == 2)
+    assert pair.placed_gain == 3 and sorted(pair.newly_placed) == ["R122", "R124", "R126"]
+    assert all(op["op"] == "add" and op["path"] == "/blocks/-" for op in pair.patch)
+    again = solve_checked(apply_patch(document, pair.patch))
+    assert again.placed >= schedule["stats"]["placed"] + pair.placed_gain
