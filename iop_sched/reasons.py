@@ -366,6 +366,10 @@ class _Prover:
         from .solve import TIER_PLACED, tier_parameters
 
         self.seed = int(seed)
+        stats = schedule.get("stats", {})
+        # placed == placed_bound: the number placed is proven the most possible, so "this patient too,
+        # with everyone placed kept" is already known to be impossible and need not be asked again.
+        self.proven_most = stats.get("placed") is not None and stats.get("placed") == stats.get("placed_bound")
         self.parameters = tier_parameters(TIER_PLACED, workers, self.seed, False, None)
         patient_index = {patient.id: p for p, patient in enumerate(problem.patients)}
         block_index = {block.id: b for b, block in enumerate(problem.blocks)}
@@ -606,7 +610,7 @@ class _Prover:
 
     def analyse(self, p: int, explanation: Explanation) -> None:
         """Add what binds for patient p (placeable alone, not placed), proven or said to be undetermined."""
-        strict = self.ask(p, ())
+        strict = _Answer("infeasible") if self.proven_most else self.ask(p, ())
         if strict.status == "not_asked":
             self._budget_used(explanation, list(RULES))
             return
