@@ -11,7 +11,6 @@ by a real Radicale server started by the test.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import socket

@@ -5,7 +5,7 @@ Every solve goes through the independent validator (`programs.solve_checked`).
 
 from __future__ import annotations
 
-from programs import (block, clinician, patient, program_dict, roster, solve_checked, three_evenings, week,
+from programs import (block, clinician, patient, program_dict, solve_checked, three_evenings, week,
                       window)
 
 

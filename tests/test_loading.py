@@ -9,7 +9,7 @@ import pytest
 
 from iop_sched import ProblemError, load_problem, problem_from_data, problem_from_json
 from iop_sched.schema import Problem
-from programs import acceptance_path, block, patient, program_dict, three_evenings, window
+from programs import acceptance_path, block, patient, program_dict, three_evenings
 
 
 def riverside() -> dict:

@@ -184,20 +184,20 @@ def test_checks_are_capped_and_can_be_turned_off():
 def test_a_proven_count_spares_the_first_question(monkeypatch):
     # When placed == placed_bound, "this patient too, everyone placed kept" is known to be impossible:
     # only the relaxed questions are asked. Without the proof the strict question is asked first.
-    from iop_sched import reasons
+    from iop_sched import binding
 
     blocks = [block("only", "mon", "18:00", "21:00", room="r1", max_size=1)]
     data = program_dict(blocks=blocks, patients=[patient("P1"), patient("P2")], rules={"min_weekly_hours": 3})
     problem = problem_from_data(data)
     document = solve_checked(data).to_dict()
     asked: list[tuple] = []
-    original = reasons._Prover.ask
+    original = binding.Prover.ask
 
     def recording(self, p, rules):
         asked.append(tuple(rules))
         return original(self, p, rules)
 
-    monkeypatch.setattr(reasons._Prover, "ask", recording)
+    monkeypatch.setattr(binding.Prover, "ask", recording)
     proven = explain(problem, document)
     assert () not in asked and [w["rule"] for w in next(iter(proven.values())).why[1:]] == ["group_full"]
     asked.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from programs import block, clinician, patient, program_dict, solve_checked, window
+from programs import block, clinician, patient, program_dict, solve_checked
 
 
 def test_report_names_full_groups_idle_capacity_and_demand():
