@@ -88,7 +88,7 @@ def _command_solve(args: argparse.Namespace) -> int:
         return _fail([str(error)])
     print(schedule.summary())
     if args.suggest:
-        print("suggestions (verified by solving again):" if suggestions else "no single change found that places more")
+        print("suggestions (verified by solving again):" if suggestions else "no change found that places more")
         for suggestion in suggestions[:5]:
             print(f"  +{suggestion.placed_gain}: {suggestion.text}")
     print(f"wrote {out}/schedule.json and {out}/calendars/")
@@ -185,7 +185,37 @@ def _command_explain(args: argparse.Namespace) -> int:
         print(f"{patient_id}:")
         for sentence in explanation.sentences:
             print(f"  - {sentence}")
+    _print_suggestions(args, problem, document)
     return EXIT_OK
+
+
+def _print_suggestions(args: argparse.Namespace, problem: Problem, document: dict) -> None:
+    """Suggestions: computed with --suggest, else those of suggestions.json beside the schedule, if any.
+
+    With --patient, only the suggestions that place that patient.
+    """
+    if args.suggest:
+        from .suggestions import suggest
+
+        found = [s.to_dict() for s in suggest(problem, document, json.loads(Path(args.problem).read_text("utf-8")))]
+    else:
+        beside = Path(args.schedule).with_name("suggestions.json")
+        if not beside.is_file():
+            print("suggestions: none computed (solve with --suggest, or explain with --suggest)")
+            return
+        try:
+            found = json.loads(beside.read_text("utf-8"))["suggestions"]
+        except (ValueError, KeyError, TypeError):
+            print(f"suggestions: {beside} is not a suggestions document; ignored")
+            return
+    if args.patient is not None:
+        found = [s for s in found if args.patient in s.get("newly_placed", [])]
+    if not found:
+        print("suggestions: no change found that places " + ("them" if args.patient else "more"))
+        return
+    print("suggestions (verified by solving again):")
+    for suggestion in found:
+        print(f"  +{suggestion['placed_gain']}: {suggestion['text']}")
 
 
 def _command_schema(args: argparse.Namespace) -> int:
@@ -211,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="with --previous: change calendars from this date on only; earlier occurrences "
                               "stay, calendars update in place, changes.json lists whom to notify")
     solve_parser.add_argument("--suggest", action="store_true",
-                              help="also write suggestions.json: changes that place more patients, each verified")
+                              help="also write suggestions.json: changes that place more patients, each verified by "
+                              "solving again (up to 20 candidates, 10 s each)")
     solve_parser.set_defaults(run=_command_solve)
 
     check_parser = commands.add_parser("check", help="check a schedule against every hard rule")
@@ -223,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("problem")
     explain_parser.add_argument("schedule")
     explain_parser.add_argument("--patient", help="only this patient")
+    explain_parser.add_argument("--suggest", action="store_true",
+                                help="compute and verify suggestions now (else those of suggestions.json beside "
+                                "the schedule are printed)")
     explain_parser.set_defaults(run=_command_explain)
 
     schema_parser = commands.add_parser("schema", help="print the problem document's JSON Schema")

@@ -123,3 +123,19 @@ def test_explain_prints_reasons_for_one_patient(tmp_path, capsys):
     assert printed.startswith("R140:") and "No group of the week is reachable" in printed
     assert main(["explain", problem, str(out / "schedule.json"), "--patient", "nobody"]) == 2
     assert main(["explain", problem, str(tmp_path / "missing.json")]) == 2
+
+
+def test_explain_prints_the_suggestions_that_place_the_patient(tmp_path, capsys):
+    problem = str(acceptance_path())
+    out = tmp_path / "out"
+    assert main(["solve", problem, "--out", str(out), "--time-limit", "20", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["explain", problem, str(out / "schedule.json"), "--patient", "R122"]) == 0
+    assert "suggestions: none computed" in capsys.readouterr().out
+    assert main(["solve", problem, "--out", str(out), "--time-limit", "20", "--quiet", "--suggest"]) == 0
+    capsys.readouterr()
+    assert main(["explain", problem, str(out / "schedule.json"), "--patient", "R122"]) == 0
+    printed = capsys.readouterr().out
+    assert "suggestions (verified by solving again):" in printed and "+3: add two groups like wed-late-zoom" in printed
+    assert main(["explain", problem, str(out / "schedule.json"), "--patient", "R140"]) == 0
+    assert "suggestions: no change found that places them" in capsys.readouterr().out
