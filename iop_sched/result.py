@@ -163,6 +163,9 @@ class Schedule:
         ]
         from .report import program_report, report_lines
 
+        if s.get("schedule_from") == "first_come_first_served":
+            lines.append("the solver found no schedule within the time limit: this is the first-come-first-served "
+                         "week it started from (give it more time)")
         if "pins" in s:
             lines.append(f"pins held: {s['pins']['held']} of {s['pins']['total']}")
             lines += [f"  pin not kept: {text}" for text in s["pins"]["broken"]]

@@ -75,6 +75,8 @@ class SolveOutcome:
     parameters: dict = field(default_factory=dict)
     found: bool = False
     previous: Optional["continuity.PreviousSchedule"] = None
+    #: "first_come_first_served" when the solver found no schedule in time and the warm start is returned
+    fallback: Optional[str] = None
 
     @property
     def status(self) -> str:
@@ -203,7 +205,8 @@ def solve_model(
         model.add_hint(var, 0)
     if earlier is not None:
         continuity.hint_previous(model, variables, earlier)
-    elif warm_start:
+    start: Optional[continuity.PreviousSchedule] = None
+    if earlier is None and warm_start:
         # A fast first stage: the first-come-first-served week, twins in list order (see symmetry).
         from .greedy import first_come_first_served
 
@@ -250,6 +253,13 @@ def solve_model(
         outcome.attend = {key: bool(best.boolean_value(var)) for key, var in variables.attend.items()}
         outcome.staff = {key: bool(best.boolean_value(var)) for key, var in variables.staff.items()}
         outcome.placed = [bool(best.boolean_value(var)) for var in variables.placed]
+    elif start is not None:
+        # The solver found nothing within the time limit (a large program, a short limit: presolve alone
+        # can take seconds). The first-come-first-served week is a valid schedule: return it, marked so.
+        outcome.found, outcome.fallback = True, "first_come_first_served"
+        outcome.attend = {key: key in start.attend for key in variables.attend}
+        outcome.staff = {key: key in start.staff for key in variables.staff}
+        outcome.placed = [p in start.placed for p in range(len(variables.placed))]
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -320,6 +330,8 @@ def solve(
         ],
         "parameters": outcome.parameters,
     }
+    if outcome.fallback is not None:
+        stats["schedule_from"] = outcome.fallback  # the solver found nothing in time: the warm start
     patient_pins, clinician_pins = pins.pinned_pairs(problem)
     if patient_pins or clinician_pins:
         broken = [("patient", p, b) for p, b in patient_pins if not outcome.attend.get((p, b))]

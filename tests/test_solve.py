@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from iop_sched import solve
+from benchmarks.generate import generate
+from iop_sched import problem_from_data, solve
+from iop_sched.greedy import first_come_first_served
 from programs import build, patient, program_dict, solve_checked, three_evenings
 
 
@@ -52,3 +54,17 @@ def test_summary_and_frames_agree_with_the_schedule():
     frame = schedule.blocks_frame()
     assert frame["open"].sum() == len(schedule.open_blocks)
     assert schedule.clinicians_frame()["hours"].sum() == pytest.approx(schedule.stats["clinician_hours"])
+
+
+def test_no_schedule_in_time_returns_the_first_come_first_served_week():
+    # stop_after_presolve: CP-SAT returns no schedule at all, deterministically (as a too short time
+    # limit does on a large program). The warm start is a valid week and is returned, marked as such.
+    data = generate("small", 0)
+    problem = problem_from_data(data)
+    fcfs = first_come_first_served(problem, explain=False)
+    schedule = solve_checked(data, extra_parameters={"stop_after_presolve": True})
+    assert schedule.stats["schedule_from"] == "first_come_first_served" and schedule.status == "feasible"
+    assert schedule.placed == fcfs["stats"]["placed"] > 0
+    assert "first-come-first-served week" in schedule.summary()
+    without_warm_start = solve_checked(data, extra_parameters={"stop_after_presolve": True}, warm_start=False)
+    assert without_warm_start.status == "unknown" and without_warm_start.placed == 0
