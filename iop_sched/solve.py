@@ -15,6 +15,8 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
   than either. max_lp and core were measured too and did not help (see RESULTS.md);
   note that CP-SAT silently keeps only as many listed subsolvers as it has full
   workers, so the list names exactly the ones that run (checked in the solver log).
+- Per size: on multi-site networks (`LARGE_PROGRAM_PAIRS` eligible pairs or more) tier 1
+  presolves once instead of three rounds (`LARGE_PROGRAM_TIER1`): presolve alone took ~8 s.
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
   workers; `extra_parameters` override any parameter in every tier.
 - `random_seed` fixed (0) by default; `time_limit` is the whole budget over all tiers.
@@ -45,6 +47,12 @@ _PORTFOLIO = {"num_workers": 3, "subsolvers": ["default_lp", "quick_restart"], "
 TIER_PORTFOLIO: dict[int, dict] = {TIER_PLACED: _PORTFOLIO, TIER_WISHES: _PORTFOLIO, TIER_COSTS: _PORTFOLIO}
 TIER_PORTFOLIO[TIER_KEEP] = TIER_PORTFOLIO[TIER_PINS] = TIER_PORTFOLIO[TIER_PLACED]
 TIER_PORTFOLIO[TIER_CHANGES] = TIER_PORTFOLIO[TIER_WISHES]
+#: Per size: from this many eligible (patient, block) pairs on (multi-site networks: ~47,000-53,000 in
+#: the benchmark's network programs, ~13,000-16,000 in large ones), CP-SAT's presolve takes ~8 s of tier 1,
+#: and one presolve round instead of three placed more (network, 3 seeds: 1249/1261/1280 against
+#: 1236-1244/1242-1248/1277-1280) with peak memory 1.3-1.7 GB. Large programs gained nothing, so stay as they are.
+LARGE_PROGRAM_PAIRS = 30_000
+LARGE_PROGRAM_TIER1 = {"max_presolve_iterations": 1}
 #: Share of the remaining budget a tier may use when later tiers still wait.
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
 
@@ -133,11 +141,18 @@ def _hint_complete_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) 
         model.add_hint(model.get_int_var_from_proto_index(index), value)
 
 
-def tier_parameters(tier: int, workers: Optional[int], seed: int, log: bool, extra: Optional[dict]) -> dict:
-    """The CP-SAT parameters one tier runs with (its time limit is set separately, from the budget)."""
+def tier_parameters(tier: int, workers: Optional[int], seed: int, log: bool, extra: Optional[dict],
+                    eligible_pairs: int = 0) -> dict:
+    """The CP-SAT parameters one tier runs with (its time limit is set separately, from the budget).
+
+    `eligible_pairs` (patient, block) sizes the program: from `LARGE_PROGRAM_PAIRS` on, tier 1
+    also takes `LARGE_PROGRAM_TIER1`.
+    """
     parameters: dict = {"random_seed": int(seed), "log_search_progress": bool(log)}
     if workers is None:
         parameters.update(TIER_PORTFOLIO[tier])
+        if tier == TIER_PLACED and eligible_pairs >= LARGE_PROGRAM_PAIRS:
+            parameters.update(LARGE_PROGRAM_TIER1)
     else:
         parameters["num_workers"] = int(workers)
     parameters.update(extra or {})
@@ -196,7 +211,8 @@ def solve_model(
     variables = schedule_model.variables
     outcome = SolveOutcome(schedule_model)
     outcome.previous = earlier
-    per_tier = {tier: tier_parameters(tier, workers, seed, log, extra_parameters) for tier in tiers}
+    per_tier = {tier: tier_parameters(tier, workers, seed, log, extra_parameters, len(variables.attend))
+                for tier in tiers}
     outcome.parameters = {"time_limit": float(time_limit), "tiers": {str(t): p for t, p in per_tier.items()}}
 
     # The empty schedule is always feasible: hint it so every tier starts from a schedule

@@ -68,3 +68,17 @@ def test_no_schedule_in_time_returns_the_first_come_first_served_week():
     assert "first-come-first-served week" in schedule.summary()
     without_warm_start = solve_checked(data, extra_parameters={"stop_after_presolve": True}, warm_start=False)
     assert without_warm_start.status == "unknown" and without_warm_start.placed == 0
+
+
+def test_parameters_are_chosen_per_size_and_reported():
+    from iop_sched.solve import LARGE_PROGRAM_PAIRS, TIER_PLACED, TIER_WISHES, tier_parameters
+
+    small_program = tier_parameters(TIER_PLACED, None, 0, False, None, eligible_pairs=100)
+    network = tier_parameters(TIER_PLACED, None, 0, False, None, eligible_pairs=LARGE_PROGRAM_PAIRS)
+    assert "max_presolve_iterations" not in small_program and network["max_presolve_iterations"] == 1
+    assert "max_presolve_iterations" not in tier_parameters(TIER_WISHES, None, 0, False, None, LARGE_PROGRAM_PAIRS)
+    assert "max_presolve_iterations" not in tier_parameters(TIER_PLACED, 4, 0, False, None, LARGE_PROGRAM_PAIRS)
+    overridden = tier_parameters(TIER_PLACED, None, 0, False, {"max_presolve_iterations": 3}, LARGE_PROGRAM_PAIRS)
+    assert overridden["max_presolve_iterations"] == 3
+    stats = solve_checked(small()).stats
+    assert "max_presolve_iterations" not in stats["parameters"]["tiers"]["1"]
