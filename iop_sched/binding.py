@@ -69,7 +69,7 @@ from .constraints.base import Variables
 from .explanation import Explanation
 from .model import create_variables
 from .schema import Clinician, Problem, Room, Window
-from .weektime import describe_interval
+from .weektime import describe_interval, intervals_overlap
 
 # ---------------------------------------------------------------------------------------
 # What binds, proven with the solver (see the module docstring for the codes)
@@ -134,10 +134,6 @@ def _fresh_id(taken: set[str], stem: str) -> str:
     return candidate
 
 
-def _overlap(first: tuple[int, int], second: tuple[int, int]) -> bool:
-    return first[0] < second[1] and second[0] < first[1]
-
-
 def _with_blocks(problem: Problem, updates: dict[int, dict], extra_rooms: list[Room]) -> Problem:
     """A copy of the problem with some blocks changed (positions kept, so the model's variables still fit)."""
     if not updates and not extra_rooms:
@@ -158,7 +154,7 @@ def _room_clashes(problem: Problem, reach: list[int]) -> list[tuple[int, int]]:
             continue
         for o, other in enumerate(problem.blocks):
             key = frozenset((b, o))
-            if o != b and other.room == room.id and _overlap(problem.blocks[b].interval, other.interval) \
+            if o != b and other.room == room.id and intervals_overlap(problem.blocks[b].interval, other.interval) \
                     and key not in seen:
                 seen.add(key)
                 pairs.append((b, o))
