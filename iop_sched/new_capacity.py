@@ -88,15 +88,6 @@ def _fits_week(problem: Problem, patient: Patient, block: Block) -> bool:
     return block.minutes <= problem.max_minutes_for(patient) and (day_limit is None or block.minutes <= day_limit)
 
 
-def _seats(problem: Problem, block: Block) -> Optional[int]:
-    """Most patients the block may hold by its own size and its room (None: no limit)."""
-    room = problem.room_of(block)
-    limits = [block.max_size] if block.max_size is not None else []
-    if room is not None and not room.virtual and room.capacity is not None:
-        limits.append(room.capacity)
-    return min(limits) if limits else None
-
-
 def _patients(count: int) -> str:
     return f"{count} unplaced patient{'' if count == 1 else 's'}"
 
@@ -195,7 +186,7 @@ def new_block_candidates(problem: Problem, document: dict,
         demand = max(origin.min_size, NEW_BLOCK_MIN_DEMAND)
         if len(interested) < demand:
             continue
-        room, modality, seats = problem.room_of(origin), problem.modality_of(origin), _seats(problem, origin)
+        room, modality, seats = problem.room_of(origin), problem.modality_of(origin), problem.capacity_of(origin)
         room_blocks = [other for other in problem.blocks if origin.room is not None and other.room == origin.room]
         completing = {p for p in interested if reach[p] + origin.minutes >= problem.min_minutes_for(problem.patients[p])}
         slots = []  # (sort key without staffing, day, start, patients who can come, patients it would complete)
@@ -221,9 +212,9 @@ def new_block_candidates(problem: Problem, document: dict,
                         come.append(p)
                 if len(come) < demand:
                     continue
-                seated = len(come) if seats is None else min(len(come), seats)
+                seated = min(len(come), seats)
                 completes = sum(1 for p in come if p in completing)
-                completes = completes if seats is None else min(completes, seats)
+                completes = min(completes, seats)
                 slots.append(((-completes, -seated, -len(come), DAYS.index(day), start), day, start, come, seated))
         # Each shape's best time: most patients completed, then no new clinician, then most seated.
         # Staffing is looked up lazily, from the best time down, as it is the costly part.
@@ -284,7 +275,7 @@ def new_block_candidates(problem: Problem, document: dict,
 
 
 def _best_pair(problem: Problem, origin: Block, slots: list, interested: list[int], reach: dict[int, int],
-               seats: Optional[int]) -> Optional[tuple]:
+               seats: int) -> Optional[tuple]:
     """Two copies of `origin` on two different days that together complete the most unplaced patients' weeks.
 
     For shapes where no single copy brings anyone to their weekly minimum (two evenings
@@ -306,7 +297,7 @@ def _best_pair(problem: Problem, origin: Block, slots: list, interested: list[in
                 continue
             both = sorted(set(come_a) & set(come_b))
             completes = len(set(both) & completing)
-            completes = completes if seats is None else min(completes, seats)
+            completes = min(completes, seats)
             if len(both) < demand or completes == 0:
                 continue
             key = (-completes, -len(both), DAYS.index(day_a), start_a, DAYS.index(day_b), start_b)
@@ -314,7 +305,7 @@ def _best_pair(problem: Problem, origin: Block, slots: list, interested: list[in
                 continue
             pair = tuple(sorted((_copy_at(origin, day_a, start_a), _copy_at(origin, day_b, start_b)),
                                 key=lambda block: block.interval))
-            seated = len(both) if seats is None else min(len(both), seats)
+            seated = min(len(both), seats)
             # Clinicians who may lead both copies at all (credentials, availability, site); whether
             # the week can be re-staffed around them is for the verifying solve to say.
             if any(_staff_needed(problem, candidate, seated) > _may_lead(problem, candidate) for candidate in pair):
