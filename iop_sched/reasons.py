@@ -206,7 +206,7 @@ def explain_unplaced(
             elif prove:
                 if prover is None:
                     prover = Prover(problem, eligibility, schedule, check_seconds=check_seconds,
-                                     budget_seconds=budget_seconds, workers=workers, seed=seed)
+                                    budget_seconds=budget_seconds, workers=workers, seed=seed)
                 prover.analyse(p, explanation)
                 analysed += 1
         else:

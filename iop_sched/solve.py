@@ -355,15 +355,18 @@ def solve(
         stats["pins"] = {"total": len(patient_pins) + len(clinician_pins),
                          "held": len(patient_pins) + len(clinician_pins) - len(broken),
                          "broken": [pins.why_pin_cannot_hold(problem, pin) for pin in broken]}
-    if any(t.tier == TIER_PINS for t in outcome.tiers):
-        # Tier 1 ran with the pins held as far as they could be: its bound holds under that condition only.
-        stats["placed_bound_holding_pins"] = stats["placed_bound"]
-        stats["placed_bound"] = len(problem.patients)
     if outcome.previous is not None:
         stats["previous"] = _previous_stats(problem, outcome.previous, blocks_of_patient)
-        # Tier 1 was solved with the previously placed kept, so its bound holds only under that
-        # condition: report it as such, and only the trivial bound as placed_bound.
-        stats["placed_bound_keeping_previous"] = stats["placed_bound"]
+    # Tier 1 solved after the pins tier (pins held) or the keep tier (previously placed kept) has a bound
+    # that holds under that condition only: report it as such, and only the trivial bound as placed_bound.
+    conditional = []
+    if any(t.tier == TIER_PINS for t in outcome.tiers):
+        conditional.append("placed_bound_holding_pins")
+    if outcome.previous is not None:
+        conditional.append("placed_bound_keeping_previous")
+    for key in conditional:
+        stats[key] = stats["placed_bound"]
+    if conditional:
         stats["placed_bound"] = len(problem.patients)
     schedule = Schedule(problem, outcome.status, rosters, weeks, stats)
     explanations = explain_unplaced(problem, outcome.schedule_model.eligibility, schedule.to_dict())
