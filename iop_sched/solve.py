@@ -33,6 +33,7 @@ from ortools.sat.python import cp_model
 
 from .constraints import continuity, pins, symmetry
 from .constraints.base import TIER_PINS
+from .decompose import Part, independent_parts, part_problem
 from .model import (FAMILIES, MAXIMISED_TIERS, REPLANNING_TIERS, TIER_CHANGES, TIER_COSTS, TIER_KEEP, TIER_PLACED,
                     TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model)
 from .schema import Problem
@@ -55,6 +56,10 @@ LARGE_PROGRAM_PAIRS = 30_000
 LARGE_PROGRAM_TIER1 = {"max_presolve_iterations": 1}
 #: Share of the remaining budget a tier may use when later tiers still wait.
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
+
+#: Tiers that are sums over patients and blocks, so each independent part can be optimised on its own
+#: (the costs tier weighs the busiest clinician of the whole program; the re-planning tiers are not split).
+SEPARABLE_TIERS = (TIER_PLACED, TIER_WISHES)
 
 Progress = Callable[[dict], None]
 
@@ -169,6 +174,107 @@ def _apply_parameters(solver: cp_model.CpSolver, parameters: dict) -> None:
             setattr(solver.parameters, name, value)
 
 
+def _leading_separable(tiers: Sequence[int]) -> tuple[int, ...]:
+    """The tiers at the head of `tiers` that parts can solve on their own."""
+    leading: list[int] = []
+    for tier in tiers:
+        if tier not in SEPARABLE_TIERS:
+            break
+        leading.append(tier)
+    return tuple(leading)
+
+
+def _internal(tier: TierOutcome) -> int:
+    """A tier's value as the model minimises it (tiers that count up are minimised as minus the count)."""
+    return -(tier.value or 0) if tier.tier in MAXIMISED_TIERS else (tier.value or 0)
+
+
+@dataclass
+class _Assignment:
+    """A whole-program week put together from the parts' weeks, in the whole problem's positions."""
+
+    attend: set[tuple[int, int]] = field(default_factory=set)
+    staff: set[tuple[int, int]] = field(default_factory=set)
+    placed: set[int] = field(default_factory=set)
+    found: bool = False
+
+    def hint(self, model: cp_model.CpModel, variables, eligibility) -> None:
+        """Hint the week on the whole model, open groups included (a group is open when it has members)."""
+        model.clear_hints()
+        for key, var in variables.attend.items():
+            model.add_hint(var, int(key in self.attend))
+        for key, var in variables.staff.items():
+            model.add_hint(var, int(key in self.staff))
+        for p, var in enumerate(variables.placed):
+            model.add_hint(var, int(p in self.placed))
+        has_members = {b for _, b in self.attend}
+        for b, var in enumerate(variables.open):
+            model.add_hint(var, int(b in has_members))
+
+
+def _solve_parts(problem: Problem, parts: list[Part], split: tuple[int, ...], tiers: Sequence[int],
+                 deadline: float, outcome: SolveOutcome, options: dict, progress: Optional[Progress],
+                 started: float) -> _Assignment:
+    """Solve the `split` tiers part after part; record the summed tier outcomes in `outcome`.
+
+    Each part's time is its share of what is left, in proportion to its eligible pairs, and
+    within it each tier keeps to its share as on the whole model. A part's values add up: its patients placed and its
+    wishes' cost are its own, and so are its bounds, so the sums are the program's.
+    """
+    more_tiers_follow = any(t not in split for t in tiers)
+    eligibility = outcome.schedule_model.eligibility
+    weights = [1 + sum(len(eligibility.blocks_of_patient[p]) for p in part.patients) for part in parts]
+    merged = _Assignment()
+    done: dict[int, list[TierOutcome]] = {}
+    described = []
+    for k, part in enumerate(parts):
+        # What a part leaves of its share (a tier proven early) goes to the parts after it, then to the later tiers.
+        budget = max(0.05, (deadline - time.monotonic()) * weights[k] / sum(weights[k:]))
+        report = _part_progress(progress, k, parts, done, started) if progress else None
+        result = solve_model(part_problem(problem, part), time_limit=budget, progress=report, tiers=split,
+                             decompose=False, more_tiers_follow=more_tiers_follow, **options)
+        done[k] = result.tiers
+        merged.found = merged.found or result.found
+        if result.fallback is not None:
+            outcome.fallback = result.fallback
+        merged.attend |= {(part.patients[p], part.blocks[b]) for (p, b), on in result.attend.items() if on}
+        merged.staff |= {(c, part.blocks[b]) for (c, b), on in result.staff.items() if on}
+        merged.placed |= {part.patients[p] for p, on in enumerate(result.placed) if on}
+        described.append({"patients": len(part.patients), "blocks": len(part.blocks), "tiers": result.parameters["tiers"]})
+    for tier in split:
+        outcomes = [next((t for t in done[k] if t.tier == tier), None) for k in range(len(parts))]
+        statuses = {t.status if t is not None and t.value is not None else "unknown" for t in outcomes}
+        status = "optimal" if statuses == {"optimal"} else "feasible" if statuses <= {"optimal", "feasible"} else "unknown"
+        bounds = [t.bound if t is not None else None for t in outcomes]
+        outcome.tiers.append(TierOutcome(
+            tier, status, sum((t.value or 0) if t is not None else 0 for t in outcomes),  # a part without a week: empty, 0
+            None if None in bounds else sum(bounds), sum(t.seconds for t in outcomes if t is not None)))
+    outcome.parameters["independent_parts"] = {"tiers_per_part": list(split), "parts": described}
+    return merged
+
+
+def _part_progress(progress: Progress, k: int, parts: list[Part], done: dict[int, list[TierOutcome]],
+                   started: float) -> Progress:
+    """Report a part's progress as the whole program's: the parts done so far plus this one.
+
+    The bound adds the parts not solved yet at their trivial bounds (all their patients placed;
+    no cost), so it stays a bound on the whole program.
+    """
+    def report(update: dict) -> None:
+        tier = update["tier"]
+        finished = [next((t for t in done[j] if t.tier == tier), None) for j in range(k)]
+        value = sum((t.value or 0) for t in finished if t is not None)
+        bound = sum((t.bound if t.bound is not None else (len(parts[j].patients) if tier in MAXIMISED_TIERS else 0))
+                    for j, t in enumerate(finished) if t is not None)
+        if tier in MAXIMISED_TIERS:
+            bound += sum(len(part.patients) for part in parts[k + 1:])
+        progress({**update, "part": f"{k + 1}/{len(parts)}",
+                  "value": None if update["value"] is None else value + update["value"],
+                  "bound": None if update["bound"] is None else bound + update["bound"],
+                  "elapsed": time.monotonic() - started})
+    return report
+
+
 def solve_model(
     problem: Problem,
     *,
@@ -182,12 +288,18 @@ def solve_model(
     tiers: Optional[Sequence[int]] = None,
     previous: Optional[dict] = None,
     warm_start: bool = True,
+    decompose: bool = True,
+    more_tiers_follow: bool = False,
 ) -> SolveOutcome:
     """Build and solve the model tier by tier within `time_limit` seconds in all.
 
     `tiers`: which tiers, in order (default: all). `previous`: a previous schedule
     document to re-plan from (adds the keep and changes tiers, hints the solver).
     `warm_start`: start the search from the first-come-first-served schedule.
+    `decompose`: when the program falls into independent parts (`iop_sched.decompose`),
+    solve the leading separable tiers part by part (not with pins or a previous schedule).
+    `more_tiers_follow`: the caller solves further tiers afterwards, so the last tier here
+    keeps to its share of the time (a part's solve).
     """
     if time_limit <= 0:
         raise ValueError("time_limit must be positive (seconds)")
@@ -215,14 +327,27 @@ def solve_model(
                 for tier in tiers}
     outcome.parameters = {"time_limit": float(time_limit), "tiers": {str(t): p for t, p in per_tier.items()}}
 
+    deadline = started + time_limit
+    split = _leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
+    parts = independent_parts(problem, schedule_model.eligibility) if split else []
+    merged: Optional[_Assignment] = None
+    if len(parts) > 1:
+        merged = _solve_parts(problem, parts, split, tiers, deadline, outcome,
+                              dict(workers=workers, seed=seed, log=log, extra_parameters=extra_parameters,
+                                   families=families, warm_start=warm_start), progress, started)
+        for tier in split:  # the later tiers keep each part's totals (lexicographic by fixing, as below)
+            model.add(schedule_model.tier_expression(tier) <= _internal(outcome.tiers[tiers.index(tier)]))
+        tiers = tuple(tiers[len(split):])
     # The empty schedule is always feasible: hint it so every tier starts from a schedule
     # (when re-planning, the previous schedule as far as it still fits).
     for var in list(variables.attend.values()) + list(variables.staff.values()) + variables.open + variables.placed:
         model.add_hint(var, 0)
     if earlier is not None:
         continuity.hint_previous(model, variables, earlier)
+    if merged is not None:
+        merged.hint(model, variables, schedule_model.eligibility)
     start: Optional[continuity.PreviousSchedule] = None
-    if earlier is None and warm_start:
+    if earlier is None and warm_start and merged is None:
         # A fast first stage: the first-come-first-served week, twins in list order (see symmetry).
         from .greedy import first_come_first_served
 
@@ -231,13 +356,13 @@ def solve_model(
             start = continuity.in_twin_order(start, symmetry.twin_classes(problem, schedule_model.eligibility))
         continuity.hint_previous(model, variables, start)
 
-    deadline = started + time_limit
     best: Optional[cp_model.CpSolver] = None  # the solver holding the latest complete schedule
     for tier in tiers:
         expression = schedule_model.tier_expression(tier)
         model.minimize(expression)
         remaining = max(0.05, deadline - time.monotonic())
-        budget = remaining if tier == tiers[-1] else max(0.05, remaining * TIER_BUDGET_SHARE[tier])
+        last = tier == tiers[-1] and not more_tiers_follow
+        budget = remaining if last else max(0.05, remaining * TIER_BUDGET_SHARE[tier])
         solver = cp_model.CpSolver()
         _apply_parameters(solver, per_tier[tier])
         solver.parameters.max_time_in_seconds = budget
@@ -269,6 +394,12 @@ def solve_model(
         outcome.attend = {key: bool(best.boolean_value(var)) for key, var in variables.attend.items()}
         outcome.staff = {key: bool(best.boolean_value(var)) for key, var in variables.staff.items()}
         outcome.placed = [bool(best.boolean_value(var)) for var in variables.placed]
+    elif merged is not None:
+        # No tier after the parts found a schedule in time (or none was left): the parts' week stands.
+        outcome.found = merged.found
+        outcome.attend = {key: key in merged.attend for key in variables.attend}
+        outcome.staff = {key: key in merged.staff for key in variables.staff}
+        outcome.placed = [p in merged.placed for p in range(len(variables.placed))]
     elif start is not None:
         # The solver found nothing within the time limit (a large program, a short limit: presolve alone
         # can take seconds). The first-come-first-served week is a valid schedule: return it, marked so.
@@ -307,6 +438,7 @@ def solve(
     tiers: Optional[Sequence[int]] = None,
     previous: Optional[dict] = None,
     warm_start: bool = True,
+    decompose: bool = True,
 ) -> "Schedule":
     """Solve a problem and return the schedule, with reasons for every patient not placed."""
     from .reasons import explain_unplaced
@@ -314,7 +446,7 @@ def solve(
 
     outcome = solve_model(problem, time_limit=time_limit, workers=workers, seed=seed, log=log,
                           progress=progress, extra_parameters=extra_parameters, families=families,
-                          tiers=tiers, previous=previous, warm_start=warm_start)
+                          tiers=tiers, previous=previous, warm_start=warm_start, decompose=decompose)
     blocks_of_patient: list[list[str]] = [[] for _ in problem.patients]
     rosters = []
     for b, block in enumerate(problem.blocks):
