@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .constraints.base import TIER_NAMES
 from .loading import ProblemError, load_problem
 from .output import OutputError, check_out_dir
 from .schema import Problem
@@ -32,10 +33,11 @@ def _fail(lines: Sequence[str]) -> int:
 
 def _live_progress(update: dict) -> None:
     """One overwritten line on a terminal: what the solver has and what it has proven."""
-    names = {1: "placed", 2: "patients' weeks", 3: "clinic cost"}
     value = "-" if update["value"] is None else f"{update['value']:g}"
     bound = "-" if update["bound"] is None else f"{update['bound']:g}"
-    text = f"\r  tier {update['tier']} ({names[update['tier']]}): {value}, bound {bound}, {update['elapsed']:.1f} s   "
+    part = f", part {update['part']}" if update.get("part") else ""
+    name = TIER_NAMES.get(update["tier"], "tier")
+    text = f"\r  tier {update['tier']} ({name}{part}): {value}, bound {bound}, {update['elapsed']:.1f} s   "
     print(text, end="", file=sys.stderr, flush=True)
 
 

@@ -139,3 +139,14 @@ def test_explain_prints_the_suggestions_that_place_the_patient(tmp_path, capsys)
     assert "suggestions (verified by solving again):" in printed and "+3: add two groups like wed-late-zoom" in printed
     assert main(["explain", problem, str(out / "schedule.json"), "--patient", "R140"]) == 0
     assert "suggestions: no change found that places them" in capsys.readouterr().out
+
+
+def test_live_progress_names_every_tier_and_the_part(capsys):
+    from iop_sched.cli import _live_progress
+    from iop_sched.constraints.base import TIER_NAMES
+
+    for tier, name in TIER_NAMES.items():  # re-planning and pins add tiers beyond the three of a plain solve
+        _live_progress({"tier": tier, "event": "solution", "value": 3, "bound": 4, "elapsed": 1.25})
+        assert f"tier {tier} ({name}): 3, bound 4, 1.2 s" in capsys.readouterr().err
+    _live_progress({"tier": 1, "event": "bound", "value": None, "bound": 7, "elapsed": 2.0, "part": "2/3"})
+    assert "(patients placed, part 2/3): -, bound 7, 2.0 s" in capsys.readouterr().err
