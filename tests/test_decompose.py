@@ -111,3 +111,9 @@ def test_no_split_with_pins_or_a_previous_schedule():
     assert "independent_parts" not in pinned.stats["parameters"]
     again = solve_checked(two_sites(), time_limit=10, previous=pinned.to_dict())
     assert "independent_parts" not in again.stats["parameters"]
+
+
+def test_parts_alone_when_only_patients_placed_is_asked():
+    schedule = solve_checked(two_sites(), time_limit=10, tiers=(1,))
+    assert schedule.stats["placed"] == 4 and [t["tier"] for t in schedule.stats["tiers"]] == [1]
+    assert schedule.stats["tiers"][0]["status"] == "optimal"
