@@ -1,0 +1,166 @@
+"""One model solved tier after tier: each tier fixed at the value reached, the next one hinted.
+
+Lexicographic by fixing: after a tier the best value found is added as a constraint
+and the next tier starts from that complete schedule, so a lower tier can never buy
+anything with a placement. `iop_sched.solve` runs one of these on the whole program,
+`iop_sched.decompose` one per independent part.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from ortools.sat.python import cp_model
+
+from .constraints import continuity, symmetry
+from .model import MAXIMISED_TIERS, ConstraintFamily, ScheduleModel
+from .schema import Problem
+
+Progress = Callable[[dict], None]
+
+STATUS = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.MODEL_INVALID: "invalid",
+    cp_model.UNKNOWN: "unknown",
+}
+
+
+@dataclass
+class TierOutcome:
+    """How one tier's solve ended."""
+
+    tier: int
+    status: str          # "optimal", "feasible", "unknown", "infeasible"
+    value: Optional[int]  # the tier's quantity (tier 1: patients placed)
+    bound: Optional[int]  # proven bound on that quantity
+    seconds: float
+
+
+class ProgressReporter(cp_model.CpSolverSolutionCallback):
+    """Reports each improving solution and each better bound of a tier to a caller's function.
+
+    Values are in the tier's own terms: patients placed for tier 1 (a maximum, so
+    the bound is an upper bound), the tier's cost for tiers 2 and 3 (a lower bound).
+    """
+
+    def __init__(self, tier: int, progress: Progress, started: float):
+        super().__init__()
+        self._tier, self._progress, self._started = tier, progress, started
+        self._sign = -1 if tier in MAXIMISED_TIERS else 1
+        self._value: Optional[float] = None
+        self._bound: Optional[float] = None
+
+    def _report(self, event: str) -> None:
+        self._progress({"tier": self._tier, "event": event, "value": self._value, "bound": self._bound,
+                        "elapsed": time.monotonic() - self._started})
+
+    def on_solution_callback(self) -> None:
+        self._value = self._sign * self.objective_value
+        self._bound = self._sign * self.best_objective_bound
+        self._report("solution")
+
+    def on_bound(self, bound: float) -> None:
+        self._bound = self._sign * bound
+        self._report("bound")
+
+
+def hint_complete_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
+    """Hint every variable (auxiliary ones too) so the next tier starts from a complete, feasible schedule."""
+    solution = solver.response_proto.solution
+    model.clear_hints()
+    for index, value in enumerate(solution):
+        model.add_hint(model.get_int_var_from_proto_index(index), value)
+
+
+def apply_parameters(solver: cp_model.CpSolver, parameters: dict) -> None:
+    for name, value in parameters.items():
+        if isinstance(value, (list, tuple)):
+            field_values = getattr(solver.parameters, name)
+            field_values.clear()
+            field_values.extend(value)
+        else:
+            setattr(solver.parameters, name, value)
+
+
+def hint_empty_schedule(schedule_model: ScheduleModel) -> None:
+    """The empty schedule is always feasible: hinted first, so every tier starts from a schedule."""
+    variables = schedule_model.variables
+    for var in list(variables.attend.values()) + list(variables.staff.values()) + variables.open + variables.placed:
+        schedule_model.model.add_hint(var, 0)
+
+
+def hint_first_come_first_served(problem: Problem, schedule_model: ScheduleModel,
+                                 families: tuple[ConstraintFamily, ...]) -> continuity.PreviousSchedule:
+    """A fast first stage: the first-come-first-served week (twins in list order, see symmetry), hinted."""
+    from .greedy import first_come_first_served
+
+    start = continuity.PreviousSchedule.resolve(problem, first_come_first_served(problem, explain=False))
+    if symmetry.add in families:
+        start = continuity.in_twin_order(start, symmetry.twin_classes(problem, schedule_model.eligibility))
+    continuity.hint_previous(schedule_model.model, schedule_model.variables, start)
+    return start
+
+
+class TierRunner:
+    """Solves one model's tiers in the order asked, keeping the latest complete schedule."""
+
+    def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float):
+        self.schedule_model = schedule_model
+        self.parameters = parameters       # CP-SAT parameters per tier
+        self.started = started             # progress reports time from here
+        self.best: Optional[cp_model.CpSolver] = None  # the solver holding the latest complete schedule
+        self.outcomes: list[TierOutcome] = []
+        self.stopped = False               # a tier found no schedule and none came before: nothing to fix
+
+    def solve_tier(self, tier: int, seconds: float, progress: Optional[Progress] = None) -> None:
+        """Optimise `tier` for at most `seconds`, then fix it at the value reached."""
+        model = self.schedule_model.model
+        expression = self.schedule_model.tier_expression(tier)
+        model.minimize(expression)
+        solver = cp_model.CpSolver()
+        apply_parameters(solver, self.parameters[tier])
+        solver.parameters.max_time_in_seconds = max(0.05, seconds)
+        tier_started = time.monotonic()
+        callback = ProgressReporter(tier, progress, self.started) if progress else None
+        if callback is not None:
+            solver.best_bound_callback = callback.on_bound
+        code = solver.solve(model, callback) if callback else solver.solve(model)
+        seconds = time.monotonic() - tier_started
+        sign = -1 if tier in MAXIMISED_TIERS else 1
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self.best = solver
+            value = int(round(solver.objective_value))
+            bound = math.ceil(solver.best_objective_bound - 1e-6)
+            self.outcomes.append(TierOutcome(tier, STATUS[code], sign * value, sign * bound, seconds))
+        elif self.best is not None:
+            # No better schedule within the budget: keep the previous tier's, at its value for this tier.
+            value = int(self.best.value(expression))
+            self.outcomes.append(TierOutcome(tier, "unknown", sign * value, None, seconds))
+        else:
+            self.outcomes.append(TierOutcome(tier, STATUS.get(code, "unknown"), None, None, seconds))
+            self.stopped = True
+            return
+        # Fix this tier at the value reached; the next tier starts from this complete schedule.
+        model.add(expression <= value)
+        hint_complete_solution(model, self.best)
+
+    def complete_hinted_schedule(self, seconds: float) -> None:
+        """Complete a hinted week (attendance, staffing) with its auxiliary variables: days, tracks, load.
+
+        A solve with every hinted variable fixed to its hint, so the next tier starts from a
+        complete schedule as it does after a tier of its own. Nothing changes when it does not
+        finish in time.
+        """
+        solver = cp_model.CpSolver()
+        first_tier = next(iter(self.parameters.values()), {})
+        apply_parameters(solver, first_tier)
+        solver.parameters.fix_variables_to_their_hinted_value = True
+        solver.parameters.max_time_in_seconds = max(0.05, seconds)
+        if solver.solve(self.schedule_model.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self.best = solver
+            hint_complete_solution(self.schedule_model.model, solver)
