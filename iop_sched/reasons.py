@@ -2,8 +2,8 @@
 
 Two questions, cheapest true answer first:
 1. Could the patient be placed with the whole program to themselves? A tiny CP-SAT
-   model over the groups they can reach (hours, days, hours per day, overlaps,
-   topics; no other patients, no staffing) decides it. If not, say what removes
+   model over the groups they can reach that can open at all (hours, days, hours per
+   day, overlaps, topics; no other patients, no staffing) decides it. If not, say what removes
    which groups and what the reachable groups add up to.
 2. If they could, what stood in the way alongside the others: the groups they can
    reach were full, did not open, or could not be staffed in the chosen schedule
@@ -22,6 +22,8 @@ from ortools.sat.python import cp_model
 from .binding import (CHECK_WORKERS, FULL_BUDGET_SECONDS, FULL_CHECK_SECONDS, HARD_FAMILIES, MAX_PATIENTS_PROVED,
                       QUICK_BUDGET_SECONDS, QUICK_CHECK_SECONDS, RULES, Prover)
 from .constraints.availability import Eligibility, compute_eligibility, patient_refusal
+from .constraints.group_size import too_few_patients
+from .constraints.staffing import too_few_clinicians
 from .explanation import Explanation
 from .schema import Patient, Problem
 from .weektime import DAY_NAMES, DAYS, MINUTES_PER_DAY, describe_interval, format_clock
@@ -87,6 +89,15 @@ def placeable_alone(problem: Problem, patient: Patient, blocks: list[int]) -> bo
     return solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
+def never_opens(problem: Problem, eligibility: Eligibility, b: int) -> Optional[str]:
+    """Why block `b` can open in no schedule at all (too few patients can come, too few clinicians), or None.
+
+    The same rules close the block in the model (`group_size`, `staffing`), so a patient whose
+    week needs such a block is not "placeable alone" and nobody's place is at stake.
+    """
+    return too_few_patients(problem, eligibility, b) or too_few_clinicians(problem, eligibility, b)
+
+
 def _explain_alone(problem: Problem, patient: Patient, blocks: list[int], explanation: Explanation) -> None:
     """The patient cannot be placed even alone: say what removes groups and what is left."""
     removed: dict[str, list[str]] = defaultdict(list)
@@ -114,7 +125,9 @@ def _explain_alone(problem: Problem, patient: Patient, blocks: list[int], explan
                         f"{', '.join(sorted({t for b in problem.blocks if b.id in removed['audience'] for t in b.audience}))}).",
                         "audience", blocks=removed["audience"])
     if not blocks:
-        explanation.add("No group of the week is reachable.", "no_reachable_group")
+        explanation.add("No group of the week that can open is reachable."
+                        if any(entry["code"] == "never_opens" for entry in explanation.why)
+                        else "No group of the week is reachable.", "no_reachable_group")
         return
     reachable = ", ".join(f"{problem.blocks[b].id} ({describe_interval(problem.blocks[b].interval)})" for b in blocks)
     short_of_week = reach_minutes < needed_minutes or len(reach_days) < rules.min_days_per_week
@@ -147,7 +160,7 @@ def _explain_with_others(problem: Problem, blocks: list[int], schedule: dict, ex
         size = len(roster["patients"])
         if size == 0:
             closed.append(block.id)
-        elif size >= problem.capacity_of(block):
+        elif size >= (problem.seats_of(block) or size + 1):  # every seat taken
             full.append(block.id)
         else:
             open_with_room.append(block.id)
@@ -195,8 +208,14 @@ def explain_unplaced(
     for p, patient in enumerate(problem.patients):
         if entries[patient.id]["placed"] or (wanted is not None and patient.id not in wanted):
             continue
-        blocks = eligibility.blocks_of_patient[p]
+        never = {b: why for b in eligibility.blocks_of_patient[p] if (why := never_opens(problem, eligibility, b))}
+        blocks = [b for b in eligibility.blocks_of_patient[p] if b not in never]
         explanation = Explanation()
+        if never:
+            explanation.add("Groups that can never open, whoever else is placed: "
+                            + "; ".join(f"{problem.blocks[b].id} ({why})" for b, why in never.items()) + ".",
+                            "never_opens", blocks=[problem.blocks[b].id for b in never],
+                            why={problem.blocks[b].id: why for b, why in never.items()})
         if placeable_alone(problem, patient, blocks):
             _explain_with_others(problem, blocks, schedule, explanation)
             if prove and analysed >= max_patients:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from iop_sched import load_problem, problem_from_data
 from iop_sched.reasons import explain
-from programs import acceptance_path, block, clinician, patient, program_dict, solve_checked, week, window
+from programs import acceptance_path, block, build, clinician, patient, program_dict, solve_checked, week, window
 
 
 def test_riverside_unplaced_patients_have_specific_reasons():
@@ -78,16 +78,20 @@ def test_group_full_binds():
 
 
 def test_too_few_others_binds():
-    # P1 can come only on Monday, whose group needs 2; P2 only on Tuesday.
-    blocks = [block("mon", "mon", "18:00", "21:00", room="r1", min_size=2), block("tue", "tue", "18:00", "21:00", room="r1")]
+    # Both groups need 2. P1 can come only on Monday, P3 only on Tuesday; P2 could go either day but has
+    # time for one group a week: one of P1 and P3 stays out, and a group of one would have let them in.
+    blocks = [block("mon", "mon", "18:00", "21:00", room="r1", min_size=2),
+              block("tue", "tue", "18:00", "21:00", room="r1", min_size=2)]
     patients = [patient("P1", busy=[window("tue", "17:00", "22:00", reason="work")]),
-                patient("P2", busy=[window("mon", "17:00", "22:00", reason="work")])]
+                patient("P2", max_weekly_hours=3),
+                patient("P3", busy=[window("mon", "17:00", "22:00", reason="work")])]
     loser = only_unplaced(program_dict(blocks=blocks, patients=patients, rules={"min_weekly_hours": 3}))
-    assert loser.id == "P1"
-    assert loser.why[1:] == [{"code": "binds", "rule": "group_too_small", "blocks": ["mon"], "least": True, "week": ["mon"],
-                              "sizes": {"mon": [1, 2]}}]
-    assert loser.reasons[1] == ("Too few others to open a group at the times they can come: with mon (Mon 18:00-21:00) "
-                                f"allowed to meet with 1 patient (minimum 2), {LETS_IN}")
+    own = {"P1": "mon", "P3": "tue"}[loser.id]
+    assert loser.why[1:] == [{"code": "binds", "rule": "group_too_small", "blocks": [own], "least": True, "week": [own],
+                              "sizes": {own: [1, 2]}}]
+    when = {"mon": "Mon 18:00-21:00", "tue": "Tue 18:00-21:00"}[own]
+    assert loser.reasons[1] == ("Too few others to open a group at the times they can come: with "
+                                f"{own} ({when}) allowed to meet with 1 patient (minimum 2), {LETS_IN}")
 
 
 def test_no_clinician_free_then_binds():
@@ -101,14 +105,16 @@ def test_no_clinician_free_then_binds():
                                 f"{own} (Mon 18:00-21:00), {LETS_IN}")
 
 
-def test_no_clinician_with_the_credentials_binds():
+def test_no_clinician_with_the_credentials_at_all_is_a_group_that_never_opens():
     blocks = [block("A", "mon", "18:00", "21:00", room="r1", credentials=["LADC"]),
               block("B", "tue", "18:00", "21:00", room="r1")]
     patients = [patient("P1", busy=[window("tue", "17:00", "22:00")]), patient("P2", busy=[window("mon", "17:00", "22:00")])]
-    loser = only_unplaced(program_dict(blocks=blocks, patients=patients, clinicians=[clinician("c1", credentials=["LPC"])],
-                                       rules={"min_weekly_hours": 3}))
-    assert loser.id == "P1"
-    assert [(why["code"], why["rule"], why["blocks"]) for why in loser.why[1:]] == [("binds", "no_clinician", ["A"])]
+    schedule = solve_checked(program_dict(blocks=blocks, patients=patients, clinicians=[clinician("c1", credentials=["LPC"])],
+                                          rules={"min_weekly_hours": 3}))
+    loser = week(schedule, "P1")
+    assert not loser.placed and week(schedule, "P2").placed
+    assert loser.why[0] == {"code": "never_opens", "blocks": ["A"], "why": {"A": "needs 1 clinician, none can staff it"}}
+    assert "cost another patient's place" not in " ".join(loser.reasons)
 
 
 def test_clinician_hours_bind():
@@ -204,3 +210,36 @@ def test_a_proven_count_spares_the_first_question(monkeypatch):
     document["stats"]["placed_bound"] = 2
     unproven = explain(problem, document)
     assert asked[0] == () and [w["rule"] for w in next(iter(unproven.values())).why[1:]] == ["group_full"]
+
+
+def test_group_too_small_for_everyone_who_can_come_is_not_called_competition():
+    # min_size 4 and only three patients: nobody can be placed, so nobody's place is at stake
+    blocks = [block("b", "mon", "18:00", "21:00", room="r1", min_size=4)]
+    schedule = solve_checked(program_dict(blocks=blocks, patients=[patient(f"P{i}") for i in range(3)],
+                                          rules={"min_weekly_hours": 3}))
+    assert schedule.stats["placed"] == 0
+    for entry in schedule.patients:
+        codes = [why["code"] for why in entry.why]
+        assert codes == ["never_opens", "no_reachable_group"]
+        assert entry.why[0]["why"] == {"b": "needs 4 patients, 3 can come"}
+        assert "cost another patient's place" not in " ".join(entry.reasons)
+
+
+def test_group_short_of_clinicians_for_good_is_named():
+    blocks = [block("b", "mon", "18:00", "21:00", room="r1", clinicians=2)]
+    schedule = solve_checked(program_dict(blocks=blocks, patients=[patient("P1")], rules={"min_weekly_hours": 3}))
+    entry = week(schedule, "P1")
+    assert entry.why[0] == {"code": "never_opens", "blocks": ["b"], "why": {"b": "needs 2 clinicians, 1 can staff it"}}
+    assert entry.reasons[-1] == "No group of the week that can open is reachable."
+
+
+def test_a_group_holding_every_patient_is_not_called_full_without_a_seat_limit():
+    # the room has no capacity and the group no max_size: two patients in it have not filled it
+    blocks = [block("b", "mon", "18:00", "21:00", room="open-room"), block("c", "tue", "18:00", "19:00", room="open-room")]
+    data = program_dict(blocks=blocks, rooms=[{"id": "open-room", "site": "north"}], rules={"min_weekly_hours": 3},
+                        patients=[patient("P1"), patient("P2", busy=[window("mon", "17:00", "22:00", reason="work")])])
+    schedule = solve_checked(data)
+    loser = week(schedule, "P2")
+    assert not loser.placed and loser.why[0]["code"] != "competition"
+    from iop_sched.report import program_report
+    assert list(program_report(build(data), schedule.to_dict())["full_groups"]["block"]) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from ortools.sat.python import cp_model
 
 from ..schema import Problem
@@ -9,12 +11,23 @@ from .availability import Eligibility
 from .base import ObjectiveTerm, Variables
 
 
+def too_few_patients(problem: Problem, eligibility: Eligibility, b: int) -> Optional[str]:
+    """Why block `b` can never reach its minimum size, whatever the schedule (None when it can)."""
+    block = problem.blocks[b]
+    can_come = len(eligibility.patients_of_block[b])
+    if can_come < block.min_size:
+        return f"needs {block.min_size} patients, {can_come} can come"
+    if problem.capacity_of(block) < block.min_size:
+        return f"needs {block.min_size} patients, holds {problem.capacity_of(block)}"
+    return None
+
+
 def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
     for b, block in enumerate(problem.blocks):
         is_open = variables.open[b]
         members = [variables.attend[p, b] for p in eligibility.patients_of_block[b]]
         capacity = problem.capacity_of(block)
-        if len(members) < block.min_size or capacity < block.min_size:
+        if too_few_patients(problem, eligibility, b) is not None:
             model.add(is_open == 0)
             for var in members:
                 model.add(var == 0)

@@ -8,12 +8,26 @@ clinician never staffs two overlapping blocks nor more than their weekly hours.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from ortools.sat.python import cp_model
 
 from ..schema import Problem
 from ..weektime import overlap_cliques
 from .availability import Eligibility
 from .base import ObjectiveTerm, Variables
+
+
+def too_few_clinicians(problem: Problem, eligibility: Eligibility, b: int) -> Optional[str]:
+    """Why block `b` can never be staffed, whatever the schedule (None when it can)."""
+    block = problem.blocks[b]
+    ratio = problem.program.rules.max_patients_per_clinician
+    needed_even_when_small = max(block.clinicians, 1 if ratio is not None else 0)
+    can_lead = len(eligibility.clinicians_of_block[b])
+    if can_lead < needed_even_when_small:
+        return (f"needs {needed_even_when_small} clinician{'s' if needed_even_when_small != 1 else ''}, "
+                f"{can_lead or 'none'} can staff it")
+    return None
 
 
 def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
@@ -23,8 +37,7 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
         crew = [variables.staff[c, b] for c in eligibility.clinicians_of_block[b]]
         for var in crew:
             model.add_implication(var, is_open)
-        needed_even_when_small = max(block.clinicians, 1 if ratio is not None else 0)
-        if len(crew) < needed_even_when_small:
+        if too_few_clinicians(problem, eligibility, b) is not None:
             model.add(is_open == 0)
             continue
         staffed = cp_model.LinearExpr.sum(crew)
