@@ -23,10 +23,10 @@ def program_report(problem: Problem, schedule: dict) -> dict[str, pd.DataFrame]:
     full, not_opened = [], []
     for b, block in enumerate(problem.blocks):
         members = rosters.get(block.id, {}).get("patients", [])
-        capacity = problem.capacity_of(block)
+        capacity = problem.seats_of(block)  # full: every seat taken (not merely every patient of the program in it)
         reach = [problem.patients[p].id for p in eligibility.patients_of_block[b]]
         waiting = [pid for pid in reach if pid not in placed]
-        if members and len(members) >= capacity:
+        if members and capacity is not None and len(members) >= capacity:
             full.append({"block": block.id, "day": block.day, "start": block.start, "topic": block.topic,
                          "size": len(members), "capacity": capacity, "unplaced_who_could_come": len(waiting)})
         if not members:

@@ -339,6 +339,11 @@ class Problem(StrictModel):
     patients: list[Patient] = Field(default_factory=list)
 
     # ---- derived look-ups (pure functions of the document) ----
+    @cached_property
+    def letter_only_patient_ids(self) -> frozenset[str]:
+        """Patient ids made of letters alone, lower-cased: the ones a string of letters could spell by chance."""
+        return frozenset(p.id.lower() for p in self.patients if p.id.isascii() and p.id.isalpha())
+
     def room_of(self, block: Block) -> Optional[Room]:
         if block.room is None:
             return None
@@ -358,15 +363,20 @@ class Problem(StrictModel):
         room = self.room_of(block)
         return "telehealth" if room is not None and room.virtual else "in_person"
 
-    def capacity_of(self, block: Block) -> int:
-        """Most patients the block may hold: max_size, the room's capacity, and never more than there are patients."""
-        limits = [len(self.patients)]
+    def seats_of(self, block: Block) -> Optional[int]:
+        """The block's seats: max_size and the room's capacity, whichever is less (None: no limit given)."""
+        limits = []
         if block.max_size is not None:
             limits.append(block.max_size)
         room = self.room_of(block)
         if room is not None and not room.virtual and room.capacity is not None:
             limits.append(room.capacity)
-        return min(limits)
+        return min(limits) if limits else None
+
+    def capacity_of(self, block: Block) -> int:
+        """Most patients the block may hold: its seats, and never more than there are patients."""
+        seats = self.seats_of(block)
+        return len(self.patients) if seats is None else min(seats, len(self.patients))
 
     def min_minutes_for(self, patient: Patient) -> int:
         hours = patient.min_weekly_hours
