@@ -169,15 +169,17 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     """A UID stable across runs for the same assignment, unique per kind, block and owner.
 
     `owner` is what makes the series someone's (a clinician id; a patient id and
-    calendar dates). It is hashed, never written. `avoid` (the patient's id) is
-    kept out of the letters even by chance, for ids made of letters only.
+    calendar dates). It is hashed, never written. With `avoid` (the patient's id, for
+    their own calendar), no patient id of the program is spelled by the letters even by
+    chance (only ids made of letters alone could be; the first salt that spells none).
     """
     parts = [kind, problem.program.name, problem.program.start.isoformat(), block.id, *owner]
+    banned = (problem.letter_only_patient_ids | {avoid.lower()}) if avoid else frozenset()
     salt = 0
     while True:
         text = json.dumps(parts + ([salt] if salt else []), ensure_ascii=False)
         letters = _letters(hashlib.sha256(text.encode("utf-8")).digest())
-        if not avoid or avoid.lower() not in letters or salt >= 1000:
+        if not any(word in letters for word in banned) or salt >= 1000:
             return f"{letters}@{UID_DOMAIN}"
         salt += 1
 

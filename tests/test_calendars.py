@@ -326,6 +326,20 @@ def test_uid_changes_with_the_assignment_and_never_spells_the_patient_id():
         assert letters_only_id not in uid.split("@")[0]
 
 
+def test_patient_uids_spell_no_other_patients_id_either():
+    # twenty two-letter ids: a string of 55 random letters would spell one of them about two times in three
+    data = problem_data()
+    short_ids = [a + b for a, b in zip("abcdefghijklmnopqrst", "uvwxyzuvwxyzuvwxyzuv")]
+    data["patients"] += [{"id": pid} for pid in short_ids]
+    problem = problem_from_data(data)
+    for block in problem.blocks:
+        for owner in ("P0001", *short_ids[:5]):
+            letters = event_uid("patient", problem, block, owner, "2027-03-01", "2027-05-23", avoid=owner).split("@")[0]
+            assert not any(pid in letters for pid in short_ids)
+    # clinicians' calendars may name patients by id: their UIDs are not searched
+    assert event_uid("clinician", problem, problem.blocks[0], "ortiz")
+
+
 # ---------------------------------------------------------------- occurrences and DST, two readers
 
 
