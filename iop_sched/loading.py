@@ -122,15 +122,6 @@ def cross_reference_faults(problem: Problem) -> list[str]:
             faults.append(f"{place}.admitted: {patient.admitted} is after the program's last date {last}")
         if patient.discharge is not None and patient.discharge < first:
             faults.append(f"{place}.discharge: {patient.discharge} is before the program starts on {first}")
-        min_hours = patient.min_weekly_hours
-        max_hours = patient.max_weekly_hours
-        rules = program.rules
-        if min_hours is None:
-            min_hours = rules.min_hours_for(patient.population)
-        if max_hours is None:
-            max_hours = rules.max_hours_for(patient.population)
-        if min_hours > max_hours and (patient.min_weekly_hours is not None or patient.max_weekly_hours is not None):
-            faults.append(f"{place}: minimum weekly hours {min_hours:g} are above the maximum {max_hours:g}")
 
     rules = program.rules
     for population in ("adult", "adolescent"):

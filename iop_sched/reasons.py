@@ -100,6 +100,11 @@ def never_opens(problem: Problem, eligibility: Eligibility, b: int) -> Optional[
 
 def _explain_alone(problem: Problem, patient: Patient, blocks: list[int], explanation: Explanation) -> None:
     """The patient cannot be placed even alone: say what removes groups and what is left."""
+    if problem.min_minutes_for(patient) > problem.max_minutes_for(patient):
+        least, most = problem.min_minutes_for(patient), problem.max_minutes_for(patient)
+        explanation.add(f"No week can meet their hours: the minimum of {_hours(least)} a week is above their maximum "
+                        f"of {_hours(most)}.", "hours_conflict", min_hours=least / 60, max_hours=most / 60)
+        return
     removed: dict[str, list[str]] = defaultdict(list)
     for block in problem.blocks:
         refusal = patient_refusal(problem, patient, block)

@@ -314,10 +314,8 @@ class Patient(StrictModel):
 
     @model_validator(mode="after")
     def _own_bounds_consistent(self) -> "Patient":
-        if (self.min_weekly_hours is not None and self.max_weekly_hours is not None
-                and self.min_weekly_hours > self.max_weekly_hours):
-            raise ValueError(
-                f"min_weekly_hours {self.min_weekly_hours:g} is above max_weekly_hours {self.max_weekly_hours:g}")
+        # Minimum hours above the maximum are not refused: the patient cannot be placed and the schedule
+        # says why (the format: "a patient who cannot be placed gets no blocks at all, and the schedule says why").
         if self.admitted is not None and self.discharge is not None and self.discharge < self.admitted:
             raise ValueError(f"discharge {self.discharge} is before admitted {self.admitted}")
         return self

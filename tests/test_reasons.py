@@ -243,3 +243,18 @@ def test_a_group_holding_every_patient_is_not_called_full_without_a_seat_limit()
     assert not loser.placed and loser.why[0]["code"] != "competition"
     from iop_sched.report import program_report
     assert list(program_report(build(data), schedule.to_dict())["full_groups"]["block"]) == []
+
+
+def test_minimum_hours_above_the_maximum_is_a_reason_not_a_refusal():
+    blocks = [block(f"{d}", d, "18:00", "21:00", room="r1") for d in ("mon", "wed", "fri")]
+    data = program_dict(blocks=blocks, rules={"min_weekly_hours": 6},
+                        patients=[patient("P1"), patient("P2", max_weekly_hours=5), patient("P3", min_weekly_hours=9,
+                                                                                        max_weekly_hours=6)])
+    schedule = solve_checked(data)
+    assert week(schedule, "P1").placed
+    for patient_id, least, most in (("P2", 6, 5), ("P3", 9, 6)):
+        entry = week(schedule, patient_id)
+        assert not entry.placed
+        assert entry.why == [{"code": "hours_conflict", "min_hours": least, "max_hours": most}]
+        assert entry.reasons == [f"No week can meet their hours: the minimum of {least} h a week is above their "
+                                 f"maximum of {most} h."]
