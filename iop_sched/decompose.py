@@ -8,7 +8,8 @@ part's bound is proven on its own. The costs tier weighs the busiest clinician o
 the whole program, so it is solved on the whole model, with the parts' totals fixed
 and their week (completed) as the hint. Measured with benchmarks/parts.py (generated
 programs side by side; benchmarks/RESULTS.md): the same number placed, tier-1 proofs
-as soon or sooner, the wishes tier lower (better) on every seed, the costs tier level.
+as soon or sooner, the wishes tier lower (better) on every seed, the costs tier mixed
+(a lower wishes value fixed first leaves it less room).
 """
 
 from __future__ import annotations
