@@ -15,13 +15,12 @@ as soon or sooner, the wishes tier lower (better) on every seed, the costs tier 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
-from ortools.sat.python import cp_model
-
 from .constraints.availability import Eligibility
-from .constraints.base import MAXIMISED_TIERS, TIER_PLACED, TIER_WISHES, Variables
+from .constraints.base import MAXIMISED_TIERS, TIER_PLACED, TIER_WISHES
+from .constraints.continuity import PreviousSchedule
 from .constraints.rooms import double_booking_cliques
 from .model import ConstraintFamily, build_model
 from .schema import Problem
@@ -110,36 +109,14 @@ def as_minimised(tier: TierOutcome) -> int:
 
 
 @dataclass
-class Assignment:
-    """A whole-program week put together from the parts' weeks, in the whole problem's positions."""
-
-    attend: set[tuple[int, int]] = field(default_factory=set)
-    staff: set[tuple[int, int]] = field(default_factory=set)
-    placed: set[int] = field(default_factory=set)
-    found: bool = False
-    fallback: Optional[str] = None   # "first_come_first_served" when some part found nothing in time
-
-    def hint(self, model: cp_model.CpModel, variables: Variables) -> None:
-        """Hint the week on the whole model, open groups included (a group is open when it has members)."""
-        model.clear_hints()
-        for key, var in variables.attend.items():
-            model.add_hint(var, int(key in self.attend))
-        for key, var in variables.staff.items():
-            model.add_hint(var, int(key in self.staff))
-        for p, var in enumerate(variables.placed):
-            model.add_hint(var, int(p in self.placed))
-        has_members = {b for _, b in self.attend}
-        for b, var in enumerate(variables.open):
-            model.add_hint(var, int(b in has_members))
-
-
-@dataclass
 class PartsSolve:
     """The split tiers solved part by part: the merged week, the summed tier outcomes, what each part ran with."""
 
-    week: Assignment
+    week: PreviousSchedule   # in the whole problem's positions (the form a week is hinted from)
     tiers: list[TierOutcome]
     described: dict
+    found: bool = False      # some part has a week (its own, or its first-come-first-served one)
+    fallback: Optional[str] = None  # "first_come_first_served" when some part found nothing in time
 
 
 def solve_parts(problem: Problem, eligibility: Eligibility, parts: list[Part], split: tuple[int, ...], *,
@@ -174,7 +151,7 @@ def solve_parts(problem: Problem, eligibility: Eligibility, parts: list[Part], s
             still = sum(weights[j] for j in range(k, len(parts)) if not runners[j].stopped)
             report = _part_progress(progress, k, parts, runners) if progress else None
             runner.solve_tier(tier, (tier_deadline - time.monotonic()) * weights[k] / still, report)
-    week = Assignment()
+    week, found, fallback = PreviousSchedule(), False, None
     for part, runner, start in zip(parts, runners, starts):
         variables = runner.schedule_model.variables
         if runner.best is not None:
@@ -184,17 +161,17 @@ def solve_parts(problem: Problem, eligibility: Eligibility, parts: list[Part], s
             placed = {p for p, var in enumerate(variables.placed) if chosen(var)}
         elif start is not None:  # the solver found nothing in time: the part's first-come-first-served week
             attend, staff, placed = set(start.attend), set(start.staff), set(start.placed)
-            week.fallback = "first_come_first_served"
+            fallback = "first_come_first_served"
         else:
             continue
-        week.found = True
+        found = True
         week.attend |= {(part.patients[p], part.blocks[b]) for p, b in attend}
         week.staff |= {(c, part.blocks[b]) for c, b in staff}
         week.placed |= {part.patients[p] for p in placed}
     described = {"tiers_per_part": list(split), "parts": [
         {"patients": len(part.patients), "blocks": len(part.blocks),
          "tiers": {str(t): p for t, p in runner.parameters.items()}} for part, runner in zip(parts, runners)]}
-    return PartsSolve(week, [_summed(tier, runners) for tier in split], described)
+    return PartsSolve(week, [_summed(tier, runners) for tier in split], described, found, fallback)
 
 
 def _summed(tier: int, runners: list[TierRunner]) -> TierOutcome:

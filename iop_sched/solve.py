@@ -156,29 +156,33 @@ def solve_model(
     hint_empty_schedule(schedule_model)
     split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
     parts = independent_parts(problem, schedule_model.eligibility) if split else []
-    merged = None
-    start: Optional[continuity.PreviousSchedule] = None
+    start: Optional[continuity.PreviousSchedule] = None  # the week returned when no tier below finds one
+    start_from: Optional[str] = None  # what `start` is when it is not the solver's own
     if len(parts) > 1:
         solved = solve_parts(
             problem, schedule_model.eligibility, parts, split, more_tiers_follow=len(tiers) > len(split),
             deadline=deadline, shares=TIER_BUDGET_SHARE, families=families, warm_start=warm_start,
             parameters_for=lambda tier, pairs: tier_parameters(tier, workers, seed, log, extra_parameters, pairs),
             progress=progress, started=started)
-        merged = solved.week
         outcome.tiers.extend(solved.tiers)
         outcome.parameters["independent_parts"] = solved.described
-        outcome.fallback = merged.fallback
+        outcome.fallback = solved.fallback
         for tier in solved.tiers:  # the later tiers keep the parts' totals (lexicographic by fixing)
             model.add(schedule_model.tier_expression(tier.tier) <= as_minimised(tier))
         tiers = tuple(tiers[len(split):])
-        merged.hint(model, variables)
-        if tiers and merged.found:
-            runner.complete_hinted_schedule(0.1 * (deadline - time.monotonic()))
+        continuity.hint_previous(model, variables, solved.week)
+        if solved.found:
+            start = solved.week  # no tier after the parts may find a schedule in time: the parts' week stands
+            if tiers:
+                runner.complete_hinted_schedule(0.1 * (deadline - time.monotonic()))
     elif earlier is not None:
         # re-planning: the search starts from the previous schedule as far as it still fits
         continuity.hint_previous(model, variables, earlier)
     elif warm_start:
         start = hint_first_come_first_served(problem, schedule_model, tuple(families))
+        # The solver may find nothing within the time limit (a large program, a short limit: presolve
+        # alone can take seconds). The first-come-first-served week is a valid schedule: returned, marked so.
+        start_from = "first_come_first_served"
 
     for tier in tiers:
         remaining = max(0.05, deadline - time.monotonic())
@@ -193,16 +197,9 @@ def solve_model(
         outcome.attend = {key: bool(best.boolean_value(var)) for key, var in variables.attend.items()}
         outcome.staff = {key: bool(best.boolean_value(var)) for key, var in variables.staff.items()}
         outcome.placed = [bool(best.boolean_value(var)) for var in variables.placed]
-    elif merged is not None:
-        # No tier after the parts found a schedule in time (or none was left): the parts' week stands.
-        outcome.found = merged.found
-        outcome.attend = {key: key in merged.attend for key in variables.attend}
-        outcome.staff = {key: key in merged.staff for key in variables.staff}
-        outcome.placed = [p in merged.placed for p in range(len(variables.placed))]
     elif start is not None:
-        # The solver found nothing within the time limit (a large program, a short limit: presolve alone
-        # can take seconds). The first-come-first-served week is a valid schedule: return it, marked so.
-        outcome.found, outcome.fallback = True, "first_come_first_served"
+        outcome.found = True
+        outcome.fallback = start_from or outcome.fallback
         outcome.attend = {key: key in start.attend for key in variables.attend}
         outcome.staff = {key: key in start.staff for key in variables.staff}
         outcome.placed = [p in start.placed for p in range(len(variables.placed))]
