@@ -69,6 +69,7 @@ from .constraints.base import Variables
 from .explanation import Explanation
 from .model import create_variables
 from .schema import Clinician, Problem, Room, Window
+from .tier_runner import apply_parameters
 from .weektime import describe_interval, intervals_overlap
 
 # ---------------------------------------------------------------------------------------
@@ -251,11 +252,7 @@ class Prover:
         left = limit - (time.monotonic() - started)
         if code == cp_model.UNKNOWN and left >= MIN_CHECK_SECONDS:
             solver = cp_model.CpSolver()
-            for name, value in self.parameters.items():
-                if isinstance(value, (list, tuple)):
-                    getattr(solver.parameters, name).extend(value)
-                else:
-                    setattr(solver.parameters, name, value)
+            apply_parameters(solver, self.parameters)
             solver.parameters.max_time_in_seconds = left
             code = solver.solve(question.model)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -162,10 +162,10 @@ def _explain_with_others(problem: Problem, blocks: list[int], schedule: dict, ex
     for b in blocks:
         block = problem.blocks[b]
         roster = rosters.get(block.id, {"patients": []})
-        size = len(roster["patients"])
+        size, seats = len(roster["patients"]), problem.seats_of(block)
         if size == 0:
             closed.append(block.id)
-        elif size >= (problem.seats_of(block) or size + 1):  # every seat taken
+        elif seats is not None and size >= seats:  # every seat taken
             full.append(block.id)
         else:
             open_with_room.append(block.id)
