@@ -16,7 +16,8 @@ show the same times as readers that trust the zone's name.
 
 UIDs are a SHA-256 of what identifies the series (kind, program, block, owner),
 spelled in lowercase letters only: the same assignment written again keeps its
-UIDs, and a patient id (which carries digits, "R101") can never show in one.
+UIDs, a patient id with a digit ("R101") can never show in one, and one of letters
+alone is avoided by a salt.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, vText
 
 from .schema import Block, Clinician, Patient, Problem
 from .vtimezone import vtimezone_component
@@ -169,12 +170,13 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     """A UID stable across runs for the same assignment, unique per kind, block and owner.
 
     `owner` is what makes the series someone's (a clinician id; a patient id and
-    calendar dates). It is hashed, never written. With `avoid` (the patient's id, for
-    their own calendar), no patient id of the program is spelled by the letters even by
-    chance (only ids made of letters alone could be; the first salt that spells none).
+    calendar dates). It is hashed, never written. No UID spells a patient id of the
+    program even by chance, in any calendar (the format: UIDs "carry no patient id or
+    name"): only ids made of letters alone could be spelled, and the first salt that
+    spells none of them, nor `avoid`, is taken.
     """
     parts = [kind, problem.program.name, problem.program.start.isoformat(), block.id, *owner]
-    banned = (problem.letter_only_patient_ids | {avoid.lower()}) if avoid else frozenset()
+    banned = problem.letter_only_patient_ids | ({avoid.lower()} if avoid else frozenset())
     salt = 0
     while True:
         text = json.dumps(parts + ([salt] if salt else []), ensure_ascii=False)
@@ -192,7 +194,9 @@ def _new_calendar(name: str, tzid: str, vtimezone: Timezone) -> Calendar:
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    # An X- property is written as given, so escape it as TEXT (RFC 5545 3.3.11): a comma, a
+    # semicolon or a newline in a program's or clinician's name must not end or split the line.
+    calendar.add("x-wr-calname", vText(name))
     calendar.add("x-wr-timezone", tzid)
     calendar.add_component(vtimezone)
     return calendar
@@ -543,7 +547,8 @@ def _parse_old_file(data: bytes) -> tuple[Optional[str], list[_OldEvent]]:
     from dateutil.rrule import rrulestr
 
     calendar = Calendar.from_ical(data)
-    name = calendar.get("X-WR-CALNAME")
+    raw_name = calendar.get("X-WR-CALNAME")  # icalendar keeps an X- property as written: unescape the TEXT
+    name = None if raw_name is None else re.sub(r"\\([\\;,nN])", lambda m: "\n" if m[1] in "nN" else m[1], str(raw_name))
     components = [c for c in calendar.subcomponents if c.name == "VEVENT"]
     blobs = _event_blobs(data)
     if len(blobs) != len(components):

@@ -251,6 +251,28 @@ def test_calendar_headers():
     assert names["calendars/patients/P0001.ics"] == PATIENT_CALENDAR_NAME == "Appointments"
 
 
+@pytest.mark.parametrize("program_name, clinician_name", [
+    ("Riverside Recovery, Inc.", "Smith, Jane"),
+    ("Evening track\nRiverside", "Jane Smith\nLADC"),
+    ("Back\\slash; semi", "Jane\rSmith"),
+])
+def test_calendar_names_are_escaped_text_both_readers_read_whole(program_name, clinician_name):
+    data = problem_data()
+    data["program"]["name"] = program_name
+    data["clinicians"][0]["name"] = clinician_name
+    problem = problem_from_data(data)
+    files = build_calendars(problem, make_schedule(problem, DEFAULT_ASSIGNMENT, DEFAULT_STAFF), now=NOW)
+    want_program = program_name.replace("\r", "\n")
+    want_clinician = f"{program_name}: {clinician_name}".replace("\r", "\n")
+    for path, want in (("calendars/program.ics", want_program), ("calendars/clinicians/ortiz.ics", want_clinician)):
+        text = files[path].decode("utf-8")
+        assert "\r" not in text.replace("\r\n", "")  # no bare CR: vobject refuses such a file
+        assert vobject.readOne(text).contents["x-wr-calname"][0].value == want
+        raw = str(Calendar.from_ical(files[path])["X-WR-CALNAME"])  # icalendar keeps an X- property as written
+        escaped = want.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+        assert raw == escaped  # RFC 5545 3.3.11 TEXT
+
+
 def test_crlf_line_ends_and_75_octet_folding():
     data = problem_data()
     data["clinicians"][0]["name"] = "Dana Ortiz-Ångström Łukasiewicz Ñúñez " * 4
@@ -326,7 +348,7 @@ def test_uid_changes_with_the_assignment_and_never_spells_the_patient_id():
         assert letters_only_id not in uid.split("@")[0]
 
 
-def test_patient_uids_spell_no_other_patients_id_either():
+def test_no_uid_spells_any_patients_id():
     # twenty two-letter ids: a string of 55 random letters would spell one of them about two times in three
     data = problem_data()
     short_ids = [a + b for a, b in zip("abcdefghijklmnopqrst", "uvwxyzuvwxyzuvwxyzuv")]
@@ -336,8 +358,11 @@ def test_patient_uids_spell_no_other_patients_id_either():
         for owner in ("P0001", *short_ids[:5]):
             letters = event_uid("patient", problem, block, owner, "2027-03-01", "2027-05-23", avoid=owner).split("@")[0]
             assert not any(pid in letters for pid in short_ids)
-    # clinicians' calendars may name patients by id: their UIDs are not searched
-    assert event_uid("clinician", problem, problem.blocks[0], "ortiz")
+    # every UID, not only a patient's own: the format says UIDs "carry no patient id or name"
+    for block in problem.blocks:
+        for kind, owner in (("clinician", ("ortiz",)), ("program", ())):
+            letters = event_uid(kind, problem, block, *owner).split("@")[0]
+            assert not any(pid in letters for pid in short_ids)
 
 
 # ---------------------------------------------------------------- occurrences and DST, two readers
