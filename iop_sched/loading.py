@@ -105,8 +105,6 @@ def reference_faults(data: dict) -> list[str]:
 def cross_reference_faults(problem: Problem) -> list[str]:
     """Rules that need more than one part of the document (after every value is valid)."""
     faults: list[str] = []
-    program = problem.program
-    first, last = program.start, program.last_date
     # Closures outside the program's weeks are accepted and simply never met: clinics send
     # a year's holiday list (the acceptance program closes on a date after its last week).
 
@@ -116,19 +114,12 @@ def cross_reference_faults(problem: Problem) -> list[str]:
         if room is not None and room.virtual and block.modality == "in_person":
             faults.append(f"blocks[{index}].modality: an in-person block cannot meet in virtual room {room.id!r}")
 
-    for index, patient in enumerate(problem.patients):
-        place = f"patients[{index}]"
-        if patient.admitted is not None and patient.admitted > last:
-            faults.append(f"{place}.admitted: {patient.admitted} is after the program's last date {last}")
-        if patient.discharge is not None and patient.discharge < first:
-            faults.append(f"{place}.discharge: {patient.discharge} is before the program starts on {first}")
-
-    rules = program.rules
-    for population in ("adult", "adolescent"):
-        if rules.min_hours_for(population) > rules.max_hours_for(population):
-            faults.append(
-                f"program.rules.min_weekly_hours: {rules.min_hours_for(population):g} h for {population} patients "
-                f"is above max_weekly_hours {rules.max_hours_for(population):g}")
+    # Not refused, because the format does not make them errors (each is a valid document):
+    # - an admission after the program's last date, or a discharge before its start: the patient
+    #   is scheduled like any other (admission dates bound the calendar, not the week) and their
+    #   calendar has no session;
+    # - program rules whose minimum hours are above the maximum: each patient they reach is not
+    #   placed, with the reason `hours_conflict`, as for a patient's own conflicting hours.
     return faults
 
 

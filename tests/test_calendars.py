@@ -497,6 +497,19 @@ def test_no_event_when_every_occurrence_is_closed():
     assert series_for(problem.blocks[0], date(2027, 3, 29), date(2027, 4, 4), problem.program.closures) is None
 
 
+@pytest.mark.parametrize("dates", [{"admitted": "2027-06-01"}, {"discharge": "2027-02-15"}])
+def test_a_patient_outside_the_program_dates_gets_a_calendar_without_sessions(dates):
+    # accepted (the format does not make it an error); the calendar is written, both readers read it empty
+    data = problem_data()
+    data["patients"][3].update(dates)
+    problem = problem_from_data(data)
+    files = build_calendars(problem, make_schedule(problem, {"P0004": ["mon-ev"]}, {"mon-ev": ["ortiz"]}), now=NOW)
+    data_file = files["calendars/patients/P0004.ics"]
+    assert events(data_file) == []
+    assert read_with_icalendar(data_file) == [] and read_with_vobject(data_file, "America/Chicago") == []
+    assert len(read_with_icalendar(files["calendars/program.ics"])) == 12
+
+
 def test_admitted_and_discharge_bound_the_patient_calendar():
     files = default_files()
     data = files["calendars/patients/P0002.ics"]  # admitted Wed 10 March, discharged Fri 23 April

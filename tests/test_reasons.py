@@ -258,3 +258,15 @@ def test_minimum_hours_above_the_maximum_is_a_reason_not_a_refusal():
         assert entry.why == [{"code": "hours_conflict", "min_hours": least, "max_hours": most}]
         assert entry.reasons == [f"No week can meet their hours: the minimum of {least} h a week is above their "
                                  f"maximum of {most} h."]
+
+
+def test_program_hours_in_conflict_leave_only_the_population_they_reach_unplaced():
+    # adults: the program's 9 h minimum is above its 8 h maximum; adolescents keep their 6 h minimum
+    blocks = [block(f"{d}", d, "16:00", "19:00", room="r1") for d in ("mon", "wed", "fri")]
+    data = program_dict(blocks=blocks, rules={"min_weekly_hours": {"adult": 9, "adolescent": 6}, "max_weekly_hours": 8},
+                        patients=[patient("A1"), patient("T1", population="adolescent")])
+    schedule = solve_checked(data)
+    assert week(schedule, "T1").placed and week(schedule, "T1").weekly_hours == 6
+    adult = week(schedule, "A1")
+    assert not adult.placed
+    assert adult.why == [{"code": "hours_conflict", "min_hours": 9, "max_hours": 8}]
