@@ -65,12 +65,19 @@ IsoDate = Annotated[date, BeforeValidator(_parse_date)]
 Id = Annotated[str, Field(min_length=1)]
 
 
+#: Longest patient or clinician id in UTF-8 bytes: "<id>.ics" within the usual 255-byte file name limit.
+MAX_FILE_ID_BYTES = 251
+
+
 def _file_name_safe(value: Any) -> Any:
     """Patient and clinician ids name their calendar files, so they must not escape the folder."""
     if isinstance(value, str) and (
         value in {".", ".."} or any(ch in value for ch in "/\\\0") or any(ord(ch) < 32 for ch in value)
     ):
         raise ValueError(f"{value!r} cannot name a calendar file: no slashes, control characters, '.' or '..'")
+    if isinstance(value, str) and len(value.encode("utf-8")) > MAX_FILE_ID_BYTES:
+        raise ValueError(f"is {len(value.encode('utf-8'))} bytes long: it names a calendar file '<id>.ics', "
+                         f"and file systems hold names of 255 bytes, so at most {MAX_FILE_ID_BYTES}")
     return value
 
 
@@ -83,6 +90,15 @@ class StrictModel(BaseModel):
     """Unknown keys are errors and values are not coerced between types."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_not_given(cls, data: Any) -> Any:
+        """`"tags": null` reads as no `tags` key: clinic systems write null for what they do not have."""
+        if isinstance(data, dict) and any(value is None for value in data.values()):
+            optional = {name for name, field in cls.model_fields.items() if not field.is_required()}
+            data = {key: value for key, value in data.items() if not (value is None and key in optional)}
+        return data
 
 
 def _clock_field(value: Any) -> Any:
@@ -199,6 +215,10 @@ class Rules(StrictModel):
         return float(self.max_weekly_hours)
 
 
+#: Files a zoneinfo folder holds beside the zones that name no IANA zone.
+NOT_IANA_ZONE_FILES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 class Program(StrictModel):
     name: Annotated[str, Field(min_length=1)]
     timezone: Annotated[str, Field(min_length=1)]
@@ -211,10 +231,15 @@ class Program(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
+        # ZoneInfo also opens files of the server's zone folder that are no IANA zone: `localtime`
+        # (whatever zone the server is set to), `posixrules`, `Factory`, the `posix/` and `right/` copies.
+        not_a_zone = value in NOT_IANA_ZONE_FILES or value.startswith(("posix/", "right/"))
         try:
             ZoneInfo(value)
         except Exception:
-            raise ValueError(f"{value!r} is not an IANA timezone name (e.g. America/Chicago)") from None
+            not_a_zone = True
+        if not_a_zone:
+            raise ValueError(f"{value!r} is not an IANA timezone name (e.g. America/Chicago)")
         return value
 
     @property

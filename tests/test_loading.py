@@ -39,6 +39,11 @@ def test_acceptance_document_loads_with_spec_defaults():
     (lambda d: d["blocks"][0].update(room="attic"), "blocks[0].room", "no room"),
     (lambda d: d["patients"][5].update(id="R101"), "patients[5].id", "unique"),
     (lambda d: d["program"].update(timezone="America/Chicgo"), "program.timezone", "IANA"),
+    (lambda d: d["program"].update(timezone="localtime"), "program.timezone", "IANA"),
+    (lambda d: d["program"].update(timezone="Factory"), "program.timezone", "IANA"),
+    (lambda d: d["program"].update(timezone="posixrules"), "program.timezone", "IANA"),
+    (lambda d: d["program"].update(timezone="right/UTC"), "program.timezone", "IANA"),
+    (lambda d: d["program"].update(timezone="posix/America/Chicago"), "program.timezone", "IANA"),
     (lambda d: d["blocks"][2].update(start="12:60"), "blocks[2].start", "not a time"),
     (lambda d: d["blocks"][2].update(end="15:00"), "blocks[2]", "after start"),
     (lambda d: d["blocks"][1].update(min_size=13, max_size=12), "blocks[1]", "above max_size"),
@@ -56,6 +61,8 @@ def test_acceptance_document_loads_with_spec_defaults():
     (lambda d: d["rooms"][2].update(capacity=5), "rooms[2]", "virtual"),
     (lambda d: d["blocks"][0].update(credentials=[]), "blocks[0].credentials", "at least one credential"),
     (lambda d: d["patients"][0].update(id="../etc"), "patients[0].id", "file"),
+    (lambda d: d["patients"][0].update(id="p" * 252), "patients[0].id", "at most 251"),
+    (lambda d: d["clinicians"][0].update(id="医" * 90), "clinicians[0].id", "at most 251"),
     (lambda d: d["program"]["rules"].update(min_weekly_hours={"adult": 9, "elderly": 3}), "program.rules.min_weekly_hours", "population"),
 ])
 def test_each_fault_is_named_with_its_place(mutate, place, words):
@@ -114,6 +121,16 @@ def test_dates_outside_the_program_and_program_hours_in_conflict_are_accepted():
                                   patient("P3", population="adolescent")])
     problem = problem_from_data(data)
     assert [p.id for p in problem.patients] == ["P1", "P2", "P3"]
+
+
+def test_null_for_an_optional_key_is_the_key_not_given():
+    data = program_dict(blocks=three_evenings(max_size=None), closures=None, weeks=None,
+                        patients=[patient("P1", tags=None, sites=None, busy=None, travel_minutes=None, telehealth=None)])
+    problem = problem_from_data(data)
+    assert problem.patients[0].tags == [] and problem.patients[0].sites is None and problem.patients[0].busy == []
+    assert problem.program.weeks == 12 and problem.program.closures == [] and problem.blocks[0].max_size is None
+    data["program"]["name"] = None  # required: still an error, naming its place
+    assert any(fault.startswith("program.name:") for fault in faults_of(data))
 
 
 def test_json_schema_is_exported():
