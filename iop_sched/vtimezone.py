@@ -225,7 +225,7 @@ def vtimezone_component(tzid: str, first: date, last: date) -> Timezone:
     Yearly-rule observances when the zone's transitions over that span follow
     rules; one STANDARD with the fixed offset when it has none; otherwise one
     observance per real transition after an initial one holding the offset at
-    the start of the span.
+    the start of the span (never +00:00 from 1970: see below).
     """
     zone = ZoneInfo(tzid)
     start = datetime.combine(first - MARGIN, time(0), tzinfo=timezone.utc)
@@ -249,8 +249,17 @@ def vtimezone_component(tzid: str, first: date, last: date) -> Timezone:
         return component
 
     initial_daylight = (start.astimezone(zone).dst() or timedelta(0)) > timedelta(0)
-    component.add_component(_observance(initial_daylight, datetime(EARLY_YEAR, 1, 1), initial_offset,
-                                        initial_offset, initial_name))
+    if initial_offset == timedelta(0):
+        # vobject drops a definition that matches UTC from 2000 to 2020 and reads the zone's name
+        # instead, without its offsets. So before the span, where no event falls, the definition
+        # holds the offset of the first transition, and the span starts with the offset it has.
+        early_offset, early_name = transitions[0].offset_to, transitions[0].name
+        component.add_component(_observance(False, datetime(EARLY_YEAR, 1, 1), early_offset, early_offset, early_name))
+        span_onset = (start + early_offset).replace(tzinfo=None)
+        component.add_component(_observance(initial_daylight, span_onset, early_offset, initial_offset, initial_name))
+    else:
+        component.add_component(_observance(initial_daylight, datetime(EARLY_YEAR, 1, 1), initial_offset,
+                                            initial_offset, initial_name))
     for transition in transitions:
         component.add_component(_observance(transition.daylight, transition.local_onset,
                                             transition.offset_from, transition.offset_to, transition.name))
