@@ -10,13 +10,17 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
 `Schedule.stats["parameters"]`, measured in benchmarks/RESULTS.md):
 - CP-SAT's default portfolio with 2 workers (one per core here) drops the LP-based
   workers, and the bound on patients placed never leaves its initial value; with
-  8 workers on 2 cores each worker gets a quarter of a core. Three workers with the
-  full-problem subsolvers default_lp and quick_restart (CP-SAT gives the third worker
-  to its LNS neighbourhoods, which find the improving schedules) and
-  `linearization_level` 2 prove the number placed on medium programs 2-3x sooner
-  than either. max_lp and core were measured too and did not help (see RESULTS.md);
-  note that CP-SAT silently keeps only as many listed subsolvers as it has full
-  workers, so the list names exactly the ones that run (checked in the solver log).
+  8 workers on 2 cores each worker gets a quarter of a core. The pinned portfolio
+  is two workers, one per core: the full-problem subsolver quick_restart with
+  `linearization_level` 2 (its LP moves the bound; its restarts prove the number
+  placed) and CP-SAT's LNS neighbourhoods on the other (they find the improving
+  schedules). It proves the number placed on medium programs as soon as the
+  three-worker portfolio it replaced (default_lp + quick_restart + LNS, one
+  worker more than there are cores) and places more on large and network
+  programs in the same time (benchmarks/RESULTS.md, fourth session). max_lp and
+  core were measured too and did not help; CP-SAT silently keeps only as many
+  listed subsolvers as it has full workers, so the list names exactly the one
+  that runs (checked in the solver log).
 - Per size: on multi-site networks (`LARGE_PROGRAM_PAIRS` eligible pairs or more) tier 1
   presolves once instead of three rounds (`LARGE_PROGRAM_TIER1`): presolve alone took ~8 s.
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
@@ -44,7 +48,7 @@ if TYPE_CHECKING:
 DEFAULT_TIME_LIMIT = 30.0
 DEFAULT_WORKERS: Optional[int] = None  # None: the pinned portfolios of TIER_PORTFOLIO
 #: CP-SAT parameters per tier when the caller does not choose the workers.
-_PORTFOLIO = {"num_workers": 3, "subsolvers": ["default_lp", "quick_restart"], "linearization_level": 2}
+_PORTFOLIO = {"num_workers": 2, "subsolvers": ["quick_restart"], "linearization_level": 2}
 TIER_PORTFOLIO: dict[int, dict] = {TIER_PLACED: _PORTFOLIO, TIER_WISHES: _PORTFOLIO, TIER_COSTS: _PORTFOLIO}
 TIER_PORTFOLIO[TIER_KEEP] = TIER_PORTFOLIO[TIER_PINS] = TIER_PORTFOLIO[TIER_PLACED]
 TIER_PORTFOLIO[TIER_CHANGES] = TIER_PORTFOLIO[TIER_WISHES]

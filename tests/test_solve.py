@@ -21,7 +21,7 @@ def test_statistics_report_every_tier_and_the_parameters():
     assert stats["tiers"][0]["value"] == stats["placed"] == 4 == stats["placed_bound"]
     assert schedule.status == "optimal" and all(t["status"] == "optimal" for t in stats["tiers"])
     tier_one = stats["parameters"]["tiers"]["1"]
-    assert tier_one["random_seed"] == 3 and tier_one["linearization_level"] == 2 and tier_one["num_workers"] == 3
+    assert tier_one["random_seed"] == 3 and tier_one["linearization_level"] == 2 and tier_one["num_workers"] == 2
     assert solve(build(small()), workers=5, time_limit=20).stats["parameters"]["tiers"]["3"]["num_workers"] == 5
     assert stats["open_blocks"] == len(schedule.open_blocks)
 
