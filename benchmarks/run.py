@@ -19,6 +19,9 @@ Methods (a registry, ``METHODS``; one entry per configuration):
 * ``iop_sched_8workers`` -- the first configuration: CP-SAT's own portfolio of 8 workers on 2 cores.
 * ``iop_sched_2workers`` -- the earlier, naive configuration: 2 CP-SAT workers (a reduced
   portfolio without the LP-based bound workers).
+* ``iop_sched_3workers`` -- the pinned portfolio of the second and third sessions: 3 workers,
+  full-problem subsolvers default_lp and quick_restart, LNS on the third (one worker more
+  than the machine's cores).
 * ``highs`` -- the same model as a MIP on HiGHS (mip_rel_gap=0), tier 1 then tiers 2 and 3.
 * ``fcfs`` -- first come, first served: what a coordinator does by hand; no bound.
 * ``--config name:key=value,...`` adds an iop_sched configuration whose CP-SAT
@@ -139,6 +142,8 @@ METHODS: dict[str, Method] = {
     "iop_sched": functools.partial(_iop_sched, workers=DEFAULT_WORKERS),
     "iop_sched_8workers": functools.partial(_iop_sched, workers=8),
     "iop_sched_2workers": functools.partial(_iop_sched, workers=2),
+    "iop_sched_3workers": functools.partial(_iop_sched, workers=DEFAULT_WORKERS, extra_parameters={
+        "num_workers": 3, "subsolvers": ["default_lp", "quick_restart"]}),
     "highs": _highs,
     "fcfs": _fcfs,
 }
