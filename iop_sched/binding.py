@@ -99,8 +99,9 @@ QUICK_BUDGET_SECONDS = 5.0   # all questions of one solve()
 FULL_CHECK_SECONDS = 10.0    # per question, `iop-sched explain`
 FULL_BUDGET_SECONDS = 120.0  # all questions of one `iop-sched explain`
 MAX_PATIENTS_PROVED = 20     # patients analysed per call, in list order
-#: None: solve()'s pinned tier-1 portfolio (`solve.TIER_PORTFOLIO`, followed as it changes; it proved in 5-8 s
-#: two medium-benchmark questions that CP-SAT's own 2-worker portfolio left open after 10 s); a number:
+#: None: solve()'s pinned tier-1 portfolio (`solve.TIER_PORTFOLIO`, followed as it changes; the three-worker
+#: one proved in 5-8 s two medium-benchmark questions that CP-SAT's own 2-worker portfolio left open after 10 s;
+#: with the two-worker one `iop-sched explain` answers every question of medium seed 0 in 25 s); a number:
 #: CP-SAT's own portfolio of that many workers.
 CHECK_WORKERS: Optional[int] = None
 MIN_CHECK_SECONDS = 0.05     # below this, a question is not asked
