@@ -189,6 +189,15 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
 # ---------------------------------------------------------------- calendars
 
 
+#: Characters RFC 5545 forbids in TEXT (CONTROL but tab; line ends are escaped by vText).
+_FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(value: str) -> vText:
+    """A TEXT value: escaped by vText, with the control characters a name or address may carry dropped."""
+    return vText(_FORBIDDEN_IN_TEXT.sub("", value))
+
+
 def _new_calendar(name: str, tzid: str, vtimezone: Timezone) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -196,7 +205,7 @@ def _new_calendar(name: str, tzid: str, vtimezone: Timezone) -> Calendar:
     calendar.add("calscale", "GREGORIAN")
     # An X- property is written as given, so escape it as TEXT (RFC 5545 3.3.11): a comma, a
     # semicolon or a newline in a program's or clinician's name must not end or split the line.
-    calendar.add("x-wr-calname", vText(name))
+    calendar.add("x-wr-calname", _text(name))
     calendar.add("x-wr-timezone", tzid)
     calendar.add_component(vtimezone)
     return calendar
@@ -207,7 +216,7 @@ def _new_event(uid: str, stamp: datetime, summary: str) -> Event:
     event.add("uid", uid)
     event.add("dtstamp", stamp)
     event.add("class", "PRIVATE")
-    event.add("summary", summary)
+    event.add("summary", _text(summary))
     return event
 
 
@@ -316,7 +325,7 @@ def _patient_calendar(problem: Problem, patient: Patient, blocks: list[Block], s
         _add_series(event, block, series, tzid)
         location = _patient_location(problem, block)
         if location:
-            event.add("location", location)
+            event.add("location", _text(location))
         calendar.add_component(event)
     return calendar
 
@@ -337,8 +346,8 @@ def _staff_calendar(problem: Problem, name: str, groups: list[_OpenBlock], viewe
         _add_series(event, group.block, series, tzid)
         location = _staff_location(problem, group.block)
         if location:
-            event.add("location", location)
-        event.add("description", _staff_description(problem, group, viewer.id if viewer else None))
+            event.add("location", _text(location))
+        event.add("description", _text(_staff_description(problem, group, viewer.id if viewer else None)))
         calendar.add_component(event)
     return calendar
 
@@ -698,9 +707,9 @@ def _wanted_event(uid: str, stamp: datetime, wanted: _Wanted, series: Series, tz
         event.add("sequence", sequence)
     _add_series(event, wanted.block, series, tzid)
     if wanted.location:
-        event.add("location", wanted.location)
+        event.add("location", _text(wanted.location))
     if wanted.description:
-        event.add("description", wanted.description)
+        event.add("description", _text(wanted.description))
     return event
 
 

@@ -273,6 +273,23 @@ def test_calendar_names_are_escaped_text_both_readers_read_whole(program_name, c
         assert raw == escaped  # RFC 5545 3.3.11 TEXT
 
 
+def test_control_characters_in_names_addresses_and_topics_never_reach_a_calendar():
+    # RFC 5545 TEXT allows no control character but tab; names come from clinic systems as they are
+    weird = "A\x01B\x7fC\tD\x0bE"
+    data = problem_data()
+    data["program"]["name"] = f"Lakeside{weird}"
+    data["clinicians"][0]["name"] = f"Dana{weird}"
+    data["rooms"][0]["address"] = f"12 Lake Rd{weird}"
+    data["blocks"][0]["topic"] = f"relapse{weird}"
+    problem = problem_from_data(data)
+    files = build_calendars(problem, make_schedule(problem, DEFAULT_ASSIGNMENT, DEFAULT_STAFF), now=NOW)
+    for path, blob in files.items():
+        text = unfolded_text(blob)
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text), path
+        vobject.readOne(blob.decode("utf-8"))
+    assert "12 Lake RdABC\tDE" in str(events(files["calendars/patients/P0001.ics"])[0]["LOCATION"])
+
+
 def test_crlf_line_ends_and_75_octet_folding():
     data = problem_data()
     data["clinicians"][0]["name"] = "Dana Ortiz-Ångström Łukasiewicz Ñúñez " * 4
