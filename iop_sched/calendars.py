@@ -445,7 +445,7 @@ class _Owner:
             return _Owner("program")
         for folder, kind in ((PATIENT_DIR, "patient"), (CLINICIAN_DIR, "clinician")):
             prefix = folder + "/"
-            if path.startswith(prefix) and path.endswith(".ics") and "/" not in path[len(prefix):]:
+            if path.startswith(prefix) and path.endswith(".ics") and len(path) > len(prefix) + len(".ics"):
                 return _Owner(kind, path[len(prefix):-len(".ics")])
         return None
 

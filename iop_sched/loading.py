@@ -114,6 +114,16 @@ def cross_reference_faults(problem: Problem) -> list[str]:
         if room is not None and room.virtual and block.modality == "in_person":
             faults.append(f"blocks[{index}].modality: an in-person block cannot meet in virtual room {room.id!r}")
 
+    for list_name, items in (("patients", problem.patients), ("clinicians", problem.clinicians)):
+        files = {f"{item.id}.ics" for item in items}
+        for index, item in enumerate(items):
+            parts = item.id.split("/")
+            for depth in range(1, len(parts)):
+                folder = "/".join(parts[:depth])
+                if folder in files:
+                    faults.append(f"{list_name}[{index}].id: {item.id!r} needs a folder {folder!r} where the calendar "
+                                  f"file of id {folder[:-len('.ics')]!r} goes")
+
     # Not refused, because the format does not make them errors (each is a valid document):
     # - an admission after the program's last date, or a discharge before its start: the patient
     #   is scheduled like any other (admission dates bound the calendar, not the week) and their

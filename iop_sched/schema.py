@@ -65,19 +65,26 @@ IsoDate = Annotated[date, BeforeValidator(_parse_date)]
 Id = Annotated[str, Field(min_length=1)]
 
 
-#: Longest patient or clinician id in UTF-8 bytes: "<id>.ics" within the usual 255-byte file name limit.
-MAX_FILE_ID_BYTES = 251
+#: Longest file or folder name in UTF-8 bytes (common file systems); an id's last part also takes ".ics".
+MAX_NAME_BYTES = 255
 
 
 def _file_name_safe(value: Any) -> Any:
-    """Patient and clinician ids name their calendar files, so they must not escape the folder."""
-    if isinstance(value, str) and (
-        value in {".", ".."} or any(ch in value for ch in "/\\\0") or any(ord(ch) < 32 for ch in value)
-    ):
-        raise ValueError(f"{value!r} cannot name a calendar file: no slashes, control characters, '.' or '..'")
-    if isinstance(value, str) and len(value.encode("utf-8")) > MAX_FILE_ID_BYTES:
-        raise ValueError(f"is {len(value.encode('utf-8'))} bytes long: it names a calendar file '<id>.ics', "
-                         f"and file systems hold names of 255 bytes, so at most {MAX_FILE_ID_BYTES}")
+    """Patient and clinician ids name their calendar files `<id>.ics`, so they must stay inside the folder.
+
+    A `/` in an id makes folders, as the format's `patients/<id>.ics` says (id `2027/041`:
+    `patients/2027/041.ics`); each part must be a name a file system holds.
+    """
+    if not isinstance(value, str):
+        return value
+    parts = value.split("/")
+    if any(part in {"", ".", ".."} for part in parts) or any(ord(ch) < 32 or ch == "\x7f" for ch in value):
+        raise ValueError(f"{value!r} cannot name a calendar file: no control characters, and no empty, '.' or "
+                         f"'..' part between slashes")
+    longest = max(len(part.encode("utf-8")) + (4 if index == len(parts) - 1 else 0) for index, part in enumerate(parts))
+    if longest > MAX_NAME_BYTES:
+        raise ValueError(f"is too long to name its calendar file '<id>.ics': {longest} bytes in one name, and file "
+                         f"systems hold names of {MAX_NAME_BYTES} bytes (at most 251 before '.ics')")
     return value
 
 

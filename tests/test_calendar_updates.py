@@ -383,13 +383,20 @@ def test_changed_week_in_other_zones(tz):
 # ---------------------------------------------------------------- the command line
 
 
-def small_program() -> dict:
-    return program_dict(blocks=three_evenings(), patients=[patient("P1"), patient("P2")], weeks=4)
+def small_program(patient_ids: tuple[str, str] = ("P1", "P2"), clinician_id: str = "c1") -> dict:
+    return program_dict(blocks=three_evenings(), patients=[patient(pid) for pid in patient_ids], weeks=4,
+                        clinicians=[clinician(clinician_id)])
 
 
-def test_cli_replan_from_a_date_with_own_schedule_changes_nothing(tmp_path, capsys):
+@pytest.mark.parametrize("patient_ids, clinician_id, nested", [
+    (("P1", "P2"), "c1", []),
+    # a slash in an id makes folders, as `patients/<id>.ics` says; re-planning reads them back
+    (("2027/041", "2027/042"), "team a/ortiz", ["patients/2027/041.ics", "patients/2027/042.ics",
+                                                "clinicians/team a/ortiz.ics"]),
+])
+def test_cli_replan_from_a_date_with_own_schedule_changes_nothing(tmp_path, capsys, patient_ids, clinician_id, nested):
     problem = tmp_path / "problem.json"
-    problem.write_text(json.dumps(small_program()))
+    problem.write_text(json.dumps(small_program(patient_ids, clinician_id)))
     old, new = tmp_path / "old", tmp_path / "new"
     assert main(["solve", str(problem), "--out", str(old), "--time-limit", "10", "--workers", "1", "--quiet"]) == 0
     assert (old / "problem.json").read_bytes() == problem.read_bytes()
@@ -401,6 +408,7 @@ def test_cli_replan_from_a_date_with_own_schedule_changes_nothing(tmp_path, caps
     assert first["blocks"] == second["blocks"]
     old_files = sorted(p.relative_to(old) for p in (old / "calendars").rglob("*.ics"))
     assert old_files == sorted(p.relative_to(new) for p in (new / "calendars").rglob("*.ics"))
+    assert all(Path("calendars", relative) in old_files for relative in nested)
     for relative in old_files:
         assert without_dtstamp((new / relative).read_bytes()) == without_dtstamp((old / relative).read_bytes())
     changes = json.loads((new / "changes.json").read_text())

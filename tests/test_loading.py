@@ -9,7 +9,7 @@ import pytest
 
 from iop_sched import ProblemError, load_problem, problem_from_data, problem_from_json
 from iop_sched.schema import Problem
-from programs import acceptance_path, block, patient, program_dict, three_evenings
+from programs import acceptance_path, block, clinician, patient, program_dict, three_evenings
 
 
 def riverside() -> dict:
@@ -131,6 +131,17 @@ def test_null_for_an_optional_key_is_the_key_not_given():
     assert problem.program.weeks == 12 and problem.program.closures == [] and problem.blocks[0].max_size is None
     data["program"]["name"] = None  # required: still an error, naming its place
     assert any(fault.startswith("program.name:") for fault in faults_of(data))
+
+
+def test_a_slash_in_an_id_is_accepted_unless_a_part_cannot_name_a_file():
+    assert problem_from_data(program_dict(blocks=three_evenings(), patients=[patient("2027/041")],
+                                          clinicians=[clinician("team/ortiz")])).patients[0].id == "2027/041"
+    for bad in ("/abs", "a//b", "a/", "a/./b", "a/../b", "..", "a\x01b"):
+        data = program_dict(blocks=three_evenings(), patients=[patient(bad)])
+        assert any(fault.startswith("patients[0].id:") for fault in faults_of(data)), bad
+    # a folder where another id's file goes
+    data = program_dict(blocks=three_evenings(), patients=[patient("a"), patient("a.ics/b")])
+    assert faults_of(data) == ["patients[1].id: 'a.ics/b' needs a folder 'a.ics' where the calendar file of id 'a' goes"]
 
 
 def test_json_schema_is_exported():
