@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import re
+import string
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable, Optional
@@ -156,14 +157,18 @@ def _add_exdates(event: Event, starts: list[datetime], tzid: str) -> None:
 # ---------------------------------------------------------------- UIDs
 
 
-def _letters(digest: bytes) -> str:
-    """Spell a digest in a-z only (base 26), so no id with a digit can appear inside it."""
+def _letters(digest: bytes, alphabet: str = string.ascii_lowercase) -> str:
+    """Spell a digest in the alphabet's letters (a-z: base 26), so no id with a digit can appear inside it."""
     number = int.from_bytes(digest, "big")
     letters = []
     while number:
-        number, rest = divmod(number, 26)
-        letters.append(chr(ord("a") + rest))
-    return "".join(letters) or "a"
+        number, rest = divmod(number, len(alphabet))
+        letters.append(alphabet[rest])
+    return "".join(letters) or alphabet[0]
+
+
+#: Salts tried before a UID is spelled letter by letter (`event_uid`).
+MAX_UID_SALTS = 200
 
 
 def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str = "") -> str:
@@ -173,17 +178,20 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     calendar dates). It is hashed, never written. No UID spells a patient id of the
     program even by chance, in any calendar (the format: UIDs "carry no patient id or
     name"): only ids made of letters alone could be spelled, and the first salt that
-    spells none of them, nor `avoid`, is taken.
+    spells none of them, nor `avoid`, is taken. When no salt does (very many short
+    ids, or an id of one letter), the letters are kept apart by '-' and those that are
+    ids on their own are left out, so no id of letters alone can be spelled.
     """
     parts = [kind, problem.program.name, problem.program.start.isoformat(), block.id, *owner]
     banned = problem.letter_only_patient_ids | ({avoid.lower()} if avoid else frozenset())
-    salt = 0
-    while True:
+    for salt in range(MAX_UID_SALTS):
         text = json.dumps(parts + ([salt] if salt else []), ensure_ascii=False)
         letters = _letters(hashlib.sha256(text.encode("utf-8")).digest())
-        if not any(word in letters for word in banned) or salt >= 1000:
+        if not any(word in letters for word in banned):
             return f"{letters}@{UID_DOMAIN}"
-        salt += 1
+    alphabet = "".join(letter for letter in string.ascii_lowercase if letter not in banned) or string.ascii_lowercase
+    digest = hashlib.sha256(json.dumps(parts + ["apart"], ensure_ascii=False).encode("utf-8")).digest()
+    return f"{'-'.join(_letters(digest, alphabet))}@{UID_DOMAIN}"
 
 
 # ---------------------------------------------------------------- calendars

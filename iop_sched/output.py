@@ -36,9 +36,19 @@ def check_out_dir(out_dir: Union[str, Path]) -> Path:
     return out
 
 
+def _file_and_folder(files: Mapping[str, bytes]) -> list[str]:
+    """Paths that one file needs as a folder and another writes as a file."""
+    folders = {"/".join(parts[:depth]) for parts in (path.split("/") for path in files) for depth in range(1, len(parts))}
+    return sorted(folders & set(files))
+
+
 def write_tree(out_dir: Union[str, Path], files: Mapping[str, bytes]) -> Path:
     """Write {relative path: bytes} as the whole content of `out_dir`, atomically replacing it."""
     out = check_out_dir(out_dir).absolute()
+    clashes = _file_and_folder(files)
+    if clashes:
+        raise OutputError(f"--out {out}: {clashes[0]!r} would be both a file and a folder (ids such as 'a' and "
+                          f"'a.ics/b' name each other's calendar path); nothing written")
     parent = out.parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.writing-", dir=parent))

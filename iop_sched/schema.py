@@ -67,6 +67,8 @@ Id = Annotated[str, Field(min_length=1)]
 
 #: Longest file or folder name in UTF-8 bytes (common file systems); an id's last part also takes ".ics".
 MAX_NAME_BYTES = 255
+#: Longest id in UTF-8 bytes: with its folders, the path stays well within the 4096 bytes Linux allows.
+MAX_ID_BYTES = 1024
 
 
 def _file_name_safe(value: Any) -> Any:
@@ -78,13 +80,16 @@ def _file_name_safe(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     parts = value.split("/")
-    if any(part in {"", ".", ".."} for part in parts) or any(ord(ch) < 32 or ch == "\x7f" for ch in value):
-        raise ValueError(f"{value!r} cannot name a calendar file: no control characters, and no empty, '.' or "
-                         f"'..' part between slashes")
+    if any(part in {"", ".", ".."} for part in parts) or any(ord(ch) < 32 or ch in "\x7f\\" for ch in value):
+        raise ValueError(f"{value!r} cannot name a calendar file: no control characters or backslashes, and no "
+                         f"empty, '.' or '..' part between slashes")
     longest = max(len(part.encode("utf-8")) + (4 if index == len(parts) - 1 else 0) for index, part in enumerate(parts))
     if longest > MAX_NAME_BYTES:
         raise ValueError(f"is too long to name its calendar file '<id>.ics': {longest} bytes in one name, and file "
                          f"systems hold names of {MAX_NAME_BYTES} bytes (at most 251 before '.ics')")
+    if len(value.encode("utf-8")) > MAX_ID_BYTES:
+        raise ValueError(f"is {len(value.encode('utf-8'))} bytes long: an id names a calendar file's path, "
+                         f"at most {MAX_ID_BYTES} bytes")
     return value
 
 

@@ -417,6 +417,19 @@ def test_cli_replan_from_a_date_with_own_schedule_changes_nothing(tmp_path, caps
     assert (new / "problem.json").exists()
 
 
+def test_cli_replan_whose_old_and_new_ids_clash_as_paths_writes_nothing(tmp_path, capsys):
+    # the previous run's patient 'a.ics/b' needs a folder where the new run's patient 'a' has its file
+    old_problem, new_problem = tmp_path / "old.json", tmp_path / "new.json"
+    old_problem.write_text(json.dumps(small_program(("a.ics/b", "P2"))))
+    new_problem.write_text(json.dumps(small_program(("a", "P2"))))
+    old, new = tmp_path / "old", tmp_path / "new"
+    assert main(["solve", str(old_problem), "--out", str(old), "--time-limit", "10", "--workers", "1", "--quiet"]) == 0
+    assert main(["solve", str(new_problem), "--out", str(new), "--time-limit", "10", "--workers", "1", "--quiet",
+                 "--previous", str(old / "schedule.json"), "--from", "2027-03-10"]) == 2
+    assert "'calendars/patients/a.ics' would be both a file and a folder" in capsys.readouterr().err
+    assert not new.exists()
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--from", "2027-03-10"], "--from: needs --previous"),
     (["--from", "10/03/2027", "--previous", "PREVIOUS"], "--from: '10/03/2027' is not a date"),

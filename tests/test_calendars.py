@@ -382,6 +382,20 @@ def test_no_uid_spells_any_patients_id():
             assert not any(pid in letters for pid in short_ids)
 
 
+def test_no_uid_spells_a_patient_id_even_when_no_salt_avoids_them():
+    # 130 two-letter ids and a one-letter one: salts run out, the letters are spelled apart
+    data = problem_data()
+    short_ids = [first + second for first in "aeiou" for second in "abcdefghijklmnopqrstuvwxyz"] + ["q"]
+    data["patients"] += [{"id": pid} for pid in short_ids]
+    problem = problem_from_data(data)
+    for block in problem.blocks:
+        for kind, owner in (("patient", (short_ids[0], "2027-03-01", "2027-05-23")), ("clinician", ("ortiz",)),
+                            ("program", ())):
+            uid = event_uid(kind, problem, block, *owner, avoid=owner[0] if kind == "patient" else "")
+            assert uid == event_uid(kind, problem, block, *owner, avoid=owner[0] if kind == "patient" else "")
+            assert not any(pid in uid.split("@")[0] for pid in short_ids), uid
+
+
 # ---------------------------------------------------------------- occurrences and DST, two readers
 
 

@@ -136,7 +136,7 @@ def test_null_for_an_optional_key_is_the_key_not_given():
 def test_a_slash_in_an_id_is_accepted_unless_a_part_cannot_name_a_file():
     assert problem_from_data(program_dict(blocks=three_evenings(), patients=[patient("2027/041")],
                                           clinicians=[clinician("team/ortiz")])).patients[0].id == "2027/041"
-    for bad in ("/abs", "a//b", "a/", "a/./b", "a/../b", "..", "a\x01b"):
+    for bad in ("/abs", "a//b", "a/", "a/./b", "a/../b", "..", "a\x01b", "back\\slash", "/".join(["p" * 200] * 6)):
         data = program_dict(blocks=three_evenings(), patients=[patient(bad)])
         assert any(fault.startswith("patients[0].id:") for fault in faults_of(data)), bad
     # a folder where another id's file goes
