@@ -31,7 +31,7 @@ from iop_sched.constraints.costs import (
     STAFF_MINUTE_WEIGHT,
     _weekly_capacity_minutes,
 )
-from iop_sched.constraints.wishes import WISH_WEIGHT, blocks_outside_preference, track_of
+from iop_sched.constraints.wishes import OUTSIDE_PROGRAM_WEIGHT, WISH_WEIGHT, blocks_outside_preference, track_of
 from iop_sched.constraints.rooms import double_booking_cliques
 from iop_sched.greedy import FCFS_MAX_NODES, clinician_cap_minutes, first_come_first_served, schedule_document
 from iop_sched.schema import Problem
@@ -249,6 +249,8 @@ class MipModel:
                 continue
             for b in blocks_outside_preference(problem, patient, blocks):
                 cost[self.attend[p, b]] += WISH_WEIGHT
+            if problem.has_no_date_in_program(patient):
+                cost[self.placed + p] += OUTSIDE_PROGRAM_WEIGHT
             if patient.primary_clinician is not None:
                 c = clinician_index[patient.primary_clinician]
                 for b in blocks:

@@ -446,6 +446,11 @@ class Problem(StrictModel):
                 last = min(last, patient.discharge)
         return first, last
 
+    def has_no_date_in_program(self, patient: Patient) -> bool:
+        """Admitted after the program's last date, or discharged before its start (accepted; no session)."""
+        first, last = self.calendar_dates_for(patient)
+        return first > last
+
 
 __all__ = [
     "FORMAT", "DAYS", "Window", "BusyWindow", "Rules", "Program", "Room", "Block",

@@ -251,6 +251,16 @@ def test_continuity_keeps_one_track():
     assert chosen in (["mon-ev", "wed-ev", "fri-ev"], ["mon-r2", "wed-r2", "fri-r2"])
 
 
+def test_a_patient_who_can_come_takes_the_last_seat_before_one_with_no_date_in_the_program():
+    # both are placed alike by the format (the dates bound the calendar), and one seat is left: whoever
+    # is listed first, it goes to the patient who can come (wishes tier; not twins for symmetry)
+    blocks = [block("mon-ev", "mon", "18:00", "21:00", room="r1", max_size=1)]
+    for later in ({"admitted": "2027-09-01"}, {"discharge": "2027-01-15"}):
+        for order in ((patient("gone", **later), patient("here")), (patient("here"), patient("gone", **later))):
+            schedule = solve_checked(program_dict(blocks=blocks, patients=list(order), rules={"min_weekly_hours": 3}))
+            assert schedule.placed == 1 and week(schedule, "here").placed
+
+
 def test_wishes_never_cost_a_placement():
     """P1 prefers the only seat P2 can use; tier 1 wins and both are placed."""
     blocks = [block("am", "mon", "09:00", "12:00", room="r1", max_size=1),

@@ -30,6 +30,7 @@ def needs_signature(problem: Problem, patient_index: int) -> tuple:
         patient.primary_clinician,
         tuple(sorted(interval for window in patient.prefer for interval in window.intervals())),
         tuple(sorted(patient.pinned_blocks)),
+        problem.has_no_date_in_program(patient),
     )
 
 

@@ -6,7 +6,10 @@ Counted in minutes of a patient's week, so the terms can be weighed against each
 - each track: a track is the same room at the same time of day, so a week of
   Mon/Wed/Fri 18:00 in Oak is one track and mixing mornings and evenings is two: 60;
 - each minute of group attended: 1, so nobody sits in more groups than their week
-  needs unless that places someone else (tier 1) or serves a wish.
+  needs unless that places someone else (tier 1) or serves a wish;
+- each placed patient whose admission and discharge leave no date inside the program
+  (accepted, and placed like anyone, since the dates bound only the calendar): 1200, a
+  whole week of groups, so when seats are short a patient who can come takes them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from .availability import Eligibility
 from .base import TIER_WISHES, ObjectiveTerm, Variables
 
 WISH_WEIGHT = 60  # a missed wish or an extra track weighs as much as an hour more in groups
+OUTSIDE_PROGRAM_WEIGHT = 1200  # a patient with no date in the program placed: 20 h of groups
 
 
 def track_of(problem: Problem, block: Block) -> tuple[str, int, int, str]:
@@ -71,6 +75,8 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
                 model.add_implication(variables.attend[p, b], used)
             model.add(cp_model.LinearExpr.sum([variables.attend[p, b] for b in track_blocks]) >= used)
             tracks_used.append(used)
+    outside_program = [variables.placed[p] for p, patient in enumerate(problem.patients)
+                       if eligibility.blocks_of_patient[p] and problem.has_no_date_in_program(patient)]
     attend_keys = sorted(variables.attend)
     minutes_attended = cp_model.LinearExpr.weighted_sum(
         [variables.attend[key] for key in attend_keys], [problem.blocks[key[1]].minutes for key in attend_keys])
@@ -79,4 +85,6 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
         ObjectiveTerm(TIER_WISHES, "blocks without the primary clinician", cp_model.LinearExpr.sum(without_primary), WISH_WEIGHT),
         ObjectiveTerm(TIER_WISHES, "tracks per patient", cp_model.LinearExpr.sum(tracks_used), WISH_WEIGHT),
         ObjectiveTerm(TIER_WISHES, "minutes in groups", minutes_attended),
+        ObjectiveTerm(TIER_WISHES, "patients placed with no date in the program",
+                      cp_model.LinearExpr.sum(outside_program), OUTSIDE_PROGRAM_WEIGHT),
     ]
