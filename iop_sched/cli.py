@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 from .constraints.base import TIER_NAMES
 from .loading import ProblemError, load_problem
 from .output import OutputError, check_out_dir
-from .schema import Problem
+from .schema import Problem, problem_json_schema
 from .solve import DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, solve
 
 EXIT_OK = 0
@@ -221,7 +221,7 @@ def _print_suggestions(args: argparse.Namespace, problem: Problem, document: dic
 
 
 def _command_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(Problem.model_json_schema(), indent=2))
+    print(json.dumps(problem_json_schema(), indent=2))
     return EXIT_OK
 
 

@@ -452,7 +452,24 @@ class Problem(StrictModel):
         return first > last
 
 
+def problem_json_schema() -> dict:
+    """The problem document's JSON Schema, saying what the loader reads: `null` for an optional key too."""
+    schema = Problem.model_json_schema()
+    for definition in [schema, *schema.get("$defs", {}).values()]:
+        required = set(definition.get("required", ()))
+        for name, prop in definition.get("properties", {}).items():
+            if name in required:
+                continue
+            choices = prop.get("anyOf")
+            if choices is None:
+                meta = {key: prop.pop(key) for key in ("title", "description", "default") if key in prop}
+                definition["properties"][name] = {"anyOf": [prop, {"type": "null"}], **meta}
+            elif {"type": "null"} not in choices:
+                choices.append({"type": "null"})
+    return schema
+
+
 __all__ = [
-    "FORMAT", "DAYS", "Window", "BusyWindow", "Rules", "Program", "Room", "Block",
+    "problem_json_schema", "FORMAT", "DAYS", "Window", "BusyWindow", "Rules", "Program", "Room", "Block",
     "Clinician", "Patient", "Problem",
 ]

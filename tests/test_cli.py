@@ -110,6 +110,10 @@ def test_schema_command_prints_json_schema(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "Problem"
+    # null for an optional key is read as the key not given, and the schema says so; not for required keys
+    patient = schema["$defs"]["Patient"]
+    assert {"type": "null"} in patient["properties"]["tags"]["anyOf"] and "id" in patient["required"]
+    assert "anyOf" not in patient["properties"]["id"]
 
 
 def test_explain_prints_reasons_for_one_patient(tmp_path, capsys):
