@@ -89,6 +89,18 @@ def placeable_alone(problem: Problem, patient: Patient, blocks: list[int]) -> bo
     return solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
+def _explain_outside_dates(problem: Problem, patient: Patient, explanation: Explanation) -> None:
+    """Admitted after the program ends or discharged before it starts: seats go first to those who can come."""
+    program = problem.program
+    if patient.admitted is not None and patient.admitted > program.last_date:
+        when = f"Admitted {patient.admitted}, after the program's last date {program.last_date}"
+    else:
+        when = f"Discharged {patient.discharge}, before the program starts on {program.start}"
+    explanation.add(f"{when}: no session falls in their dates, so patients who can come take the seats first.",
+                    "outside_program_dates", admitted=str(patient.admitted) if patient.admitted else None,
+                    discharge=str(patient.discharge) if patient.discharge else None)
+
+
 def never_opens(problem: Problem, eligibility: Eligibility, b: int) -> Optional[str]:
     """Why block `b` can open in no schedule at all (too few patients can come, too few clinicians), or None.
 
@@ -216,6 +228,8 @@ def explain_unplaced(
         never = {b: why for b in eligibility.blocks_of_patient[p] if (why := never_opens(problem, eligibility, b))}
         blocks = [b for b in eligibility.blocks_of_patient[p] if b not in never]
         explanation = Explanation()
+        if problem.has_no_date_in_program(patient):
+            _explain_outside_dates(problem, patient, explanation)
         if never:
             explanation.add("Groups that can never open, whoever else is placed: "
                             + "; ".join(f"{problem.blocks[b].id} ({why})" for b, why in never.items()) + ".",

@@ -259,6 +259,10 @@ def test_a_patient_who_can_come_takes_the_last_seat_before_one_with_no_date_in_t
         for order in ((patient("gone", **later), patient("here")), (patient("here"), patient("gone", **later))):
             schedule = solve_checked(program_dict(blocks=blocks, patients=list(order), rules={"min_weekly_hours": 3}))
             assert schedule.placed == 1 and week(schedule, "here").placed
+            gone = week(schedule, "gone")
+            assert gone.why[0]["code"] == "outside_program_dates"
+            assert gone.reasons[0].startswith("Admitted 2027-09-01, after" if "admitted" in later else
+                                              "Discharged 2027-01-15, before")
 
 
 def test_wishes_never_cost_a_placement():
