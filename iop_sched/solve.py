@@ -21,8 +21,9 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
   core were measured too and did not help; CP-SAT silently keeps only as many
   listed subsolvers as it has full workers, so the list names exactly the one
   that runs (checked in the solver log).
-- Per size: on multi-site networks (`LARGE_PROGRAM_PAIRS` eligible pairs or more) tier 1
-  presolves once instead of three rounds (`LARGE_PROGRAM_TIER1`): presolve alone took ~8 s.
+- Per size: on multi-site networks (`LARGE_PROGRAM_PAIRS` eligible pairs or more) every tier
+  presolves once instead of three rounds (`LARGE_PROGRAM_PRESOLVE`): presolve alone took ~8 s
+  of each tier's solve.
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
   workers; `extra_parameters` override any parameter in every tier.
 - `random_seed` fixed (0) by default; `time_limit` is the whole budget over all tiers.
@@ -55,9 +56,11 @@ TIER_PORTFOLIO[TIER_CHANGES] = TIER_PORTFOLIO[TIER_WISHES]
 #: Per size: from this many eligible (patient, block) pairs on (multi-site networks: ~47,000-53,000 in
 #: the benchmark's network programs, ~13,000-16,000 in large ones), CP-SAT's presolve takes ~8 s of tier 1,
 #: and one presolve round instead of three placed more (network, 3 seeds: 1249/1261/1280 against
-#: 1236-1244/1242-1248/1277-1280) with peak memory 1.3-1.7 GB. Large programs gained nothing, so stay as they are.
+#: 1236-1244/1242-1248/1277-1280). In tiers 2 and 3 too since the two-worker portfolio (network, 3 seeds:
+#: wishes 1-4 % and costs 3-4 % lower on every seed, peak memory 1.17/1.60/1.58 GB against 1.06-1.38 GB;
+#: with three workers it had gone over 2 GB). Large programs gained nothing, so stay as they are.
 LARGE_PROGRAM_PAIRS = 30_000
-LARGE_PROGRAM_TIER1 = {"max_presolve_iterations": 1}
+LARGE_PROGRAM_PRESOLVE = {"max_presolve_iterations": 1}
 #: Share of the remaining budget a tier may use when later tiers still wait.
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
 
@@ -92,14 +95,14 @@ def tier_parameters(tier: int, workers: Optional[int], seed: int, log: bool, ext
                     eligible_pairs: int = 0) -> dict:
     """The CP-SAT parameters one tier runs with (its time limit is set separately, from the budget).
 
-    `eligible_pairs` (patient, block) sizes the program: from `LARGE_PROGRAM_PAIRS` on, tier 1
-    also takes `LARGE_PROGRAM_TIER1`.
+    `eligible_pairs` (patient, block) sizes the program: from `LARGE_PROGRAM_PAIRS` on, every
+    tier also takes `LARGE_PROGRAM_PRESOLVE`.
     """
     parameters: dict = {"random_seed": int(seed), "log_search_progress": bool(log)}
     if workers is None:
         parameters.update(TIER_PORTFOLIO[tier])
-        if tier == TIER_PLACED and eligible_pairs >= LARGE_PROGRAM_PAIRS:
-            parameters.update(LARGE_PROGRAM_TIER1)
+        if eligible_pairs >= LARGE_PROGRAM_PAIRS:
+            parameters.update(LARGE_PROGRAM_PRESOLVE)
     else:
         parameters["num_workers"] = int(workers)
     parameters.update(extra or {})

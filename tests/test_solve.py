@@ -76,7 +76,8 @@ def test_parameters_are_chosen_per_size_and_reported():
     small_program = tier_parameters(TIER_PLACED, None, 0, False, None, eligible_pairs=100)
     network = tier_parameters(TIER_PLACED, None, 0, False, None, eligible_pairs=LARGE_PROGRAM_PAIRS)
     assert "max_presolve_iterations" not in small_program and network["max_presolve_iterations"] == 1
-    assert "max_presolve_iterations" not in tier_parameters(TIER_WISHES, None, 0, False, None, LARGE_PROGRAM_PAIRS)
+    assert tier_parameters(TIER_WISHES, None, 0, False, None, LARGE_PROGRAM_PAIRS)["max_presolve_iterations"] == 1
+    assert "max_presolve_iterations" not in tier_parameters(TIER_WISHES, None, 0, False, None, LARGE_PROGRAM_PAIRS - 1)
     assert "max_presolve_iterations" not in tier_parameters(TIER_PLACED, 4, 0, False, None, LARGE_PROGRAM_PAIRS)
     overridden = tier_parameters(TIER_PLACED, None, 0, False, {"max_presolve_iterations": 3}, LARGE_PROGRAM_PAIRS)
     assert overridden["max_presolve_iterations"] == 3
