@@ -83,10 +83,10 @@ def _file_name_safe(value: Any) -> Any:
     if any(part in {"", ".", ".."} for part in parts) or any(ord(ch) < 32 or ch in "\x7f\\" for ch in value):
         raise ValueError(f"{value!r} cannot name a calendar file: no control characters or backslashes, and no "
                          f"empty, '.' or '..' part between slashes")
-    longest = max(len(part.encode("utf-8")) + (4 if index == len(parts) - 1 else 0) for index, part in enumerate(parts))
+    longest = max(len(part.encode("utf-8")) + (len(".ics") if index == len(parts) - 1 else 0) for index, part in enumerate(parts))
     if longest > MAX_NAME_BYTES:
         raise ValueError(f"is too long to name its calendar file '<id>.ics': {longest} bytes in one name, and file "
-                         f"systems hold names of {MAX_NAME_BYTES} bytes (at most 251 before '.ics')")
+                         f"systems hold names of {MAX_NAME_BYTES} bytes (at most {MAX_NAME_BYTES - len('.ics')} before '.ics')")
     if len(value.encode("utf-8")) > MAX_ID_BYTES:
         raise ValueError(f"is {len(value.encode('utf-8'))} bytes long: an id names a calendar file's path, "
                          f"at most {MAX_ID_BYTES} bytes")
