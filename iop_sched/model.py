@@ -29,6 +29,8 @@ class ScheduleModel:
     variables: Variables
     eligibility: Eligibility
     terms: list[ObjectiveTerm]
+    #: the constraint families the model was built with (a tier's floor holds only with its rules in)
+    families: tuple[ConstraintFamily, ...] = ()
 
     def tier_expression(self, tier: int) -> cp_model.LinearExprT:
         """The tier's quantity to minimise (tier 1 is minus the number placed)."""
@@ -74,7 +76,7 @@ def build_model(problem: Problem, families: Sequence[ConstraintFamily] = FAMILIE
     terms: list[ObjectiveTerm] = []
     for family in families:
         terms.extend(family(problem, model, variables, eligibility))
-    return ScheduleModel(problem, model, variables, eligibility, terms)
+    return ScheduleModel(problem, model, variables, eligibility, terms, tuple(families))
 
 
 __all__ = ["ObjectiveTerm", "Variables", "ScheduleModel", "build_model", "FAMILIES", "TIERS", "TIER_NAMES"]

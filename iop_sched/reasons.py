@@ -26,6 +26,7 @@ from .constraints.group_size import too_few_patients
 from .constraints.staffing import too_few_clinicians
 from .explanation import Explanation
 from .schema import Patient, Problem
+from .week_alone import week_alone_model
 from .weektime import DAY_NAMES, DAYS, MINUTES_PER_DAY, describe_interval, format_clock
 
 
@@ -55,34 +56,7 @@ def placeable_alone(problem: Problem, patient: Patient, blocks: list[int]) -> bo
     """Whether some week of the reachable blocks meets every rule of a placement."""
     if not blocks:
         return False
-    rules = problem.program.rules
-    model = cp_model.CpModel()
-    attend = {b: model.new_bool_var(problem.blocks[b].id) for b in blocks}
-    minutes = {b: problem.blocks[b].minutes for b in blocks}
-    total = cp_model.LinearExpr.weighted_sum(list(attend.values()), list(minutes.values()))
-    model.add(total >= problem.min_minutes_for(patient))
-    model.add(total <= problem.max_minutes_for(patient))
-    model.add(cp_model.LinearExpr.sum(list(attend.values())) >= 1)
-    by_day: dict[int, list[int]] = defaultdict(list)
-    for b in blocks:
-        by_day[problem.blocks[b].interval[0] // MINUTES_PER_DAY].append(b)
-    day_used = []
-    for day_blocks in by_day.values():
-        used = model.new_bool_var("")
-        model.add(cp_model.LinearExpr.sum([attend[b] for b in day_blocks]) >= used)
-        day_used.append(used)
-        if problem.max_minutes_per_day() is not None:
-            model.add(cp_model.LinearExpr.weighted_sum([attend[b] for b in day_blocks],
-                                                       [minutes[b] for b in day_blocks]) <= problem.max_minutes_per_day())
-    model.add(cp_model.LinearExpr.sum(day_used) >= rules.min_days_per_week)
-    for first in blocks:
-        for second in blocks:
-            if first < second:
-                a, b = problem.blocks[first].interval, problem.blocks[second].interval
-                if a[0] < b[1] and b[0] < a[1]:
-                    model.add_at_most_one([attend[first], attend[second]])
-    for topic, count in problem.required_topics_for(patient).items():
-        model.add(cp_model.LinearExpr.sum([attend[b] for b in blocks if problem.blocks[b].topic == topic]) >= count)
+    model, _ = week_alone_model(problem, patient, blocks)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = 5.0
     solver.parameters.num_workers = 1

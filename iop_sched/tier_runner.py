@@ -16,10 +16,14 @@ from typing import Callable, Optional
 from ortools.sat.python import cp_model
 
 from .constraints import continuity, symmetry
-from .model import MAXIMISED_TIERS, ConstraintFamily, ScheduleModel
+from .floors import wishes_floor
+from .model import MAXIMISED_TIERS, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
 from .schema import Problem
 
 Progress = Callable[[dict], None]
+
+#: Share of a tier's seconds its floor (`iop_sched.floors`) may take before the search starts.
+FLOOR_SHARE = 0.1
 
 STATUS = {
     cp_model.OPTIMAL: "optimal",
@@ -122,10 +126,11 @@ class TierRunner:
         model = self.schedule_model.model
         expression = self.schedule_model.tier_expression(tier)
         model.minimize(expression)
+        tier_started = time.monotonic()
+        floor = self._floor(tier, tier_started + FLOOR_SHARE * seconds)
         solver = cp_model.CpSolver()
         apply_parameters(solver, self.parameters[tier])
-        solver.parameters.max_time_in_seconds = max(0.05, seconds)
-        tier_started = time.monotonic()
+        solver.parameters.max_time_in_seconds = max(0.05, seconds - (time.monotonic() - tier_started))
         callback = ProgressReporter(tier, progress, self.started) if progress else None
         if callback is not None:
             solver.best_bound_callback = callback.on_bound
@@ -136,11 +141,15 @@ class TierRunner:
             self.best = solver
             value = int(round(solver.objective_value))
             bound = math.ceil(solver.best_objective_bound - 1e-6)
+            if floor is not None and floor > bound:  # the floor proves more than the search did
+                bound = min(floor, value)
+                code = cp_model.OPTIMAL if bound == value else code
             self.outcomes.append(TierOutcome(tier, STATUS[code], sign * value, sign * bound, seconds))
         elif self.best is not None:
             # No better schedule within the budget: keep the previous tier's, at its value for this tier.
             value = int(self.best.value(expression))
-            self.outcomes.append(TierOutcome(tier, "unknown", sign * value, None, seconds))
+            self.outcomes.append(TierOutcome(tier, "unknown", sign * value,
+                                             None if floor is None else sign * min(floor, value), seconds))
         else:
             self.outcomes.append(TierOutcome(tier, STATUS.get(code, "unknown"), None, None, seconds))
             self.stopped = True
@@ -148,6 +157,13 @@ class TierRunner:
         # Fix this tier at the value reached; the next tier starts from this complete schedule.
         model.add(expression <= value)
         hint_complete_solution(model, self.best)
+
+    def _floor(self, tier: int, deadline: float) -> Optional[int]:
+        """A bound on `tier` that needs no search, from the tiers fixed before it (`iop_sched.floors`), or None."""
+        placed = [outcome.value for outcome in self.outcomes if outcome.tier == TIER_PLACED and outcome.value is not None]
+        if tier != TIER_WISHES or not placed:
+            return None
+        return wishes_floor(self.schedule_model, placed[-1], deadline)
 
     def complete_hinted_schedule(self, seconds: float) -> None:
         """Complete a hinted week (attendance, staffing) with its auxiliary variables: days, tracks, load.

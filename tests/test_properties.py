@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from iop_sched import problem_from_data, solve
 from iop_sched.reasons import placeable_alone
 from iop_sched.constraints.availability import compute_eligibility
+from iop_sched.constraints.wishes import (OUTSIDE_PROGRAM_WEIGHT, WISH_WEIGHT, blocks_outside_preference,
+                                          cheapest_week_alone, track_of)
 from iop_sched.validate import validate_schedule
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -113,3 +115,29 @@ def test_every_result_passes_the_validator_or_is_honestly_not_found(data):
     assert stats["placed"] <= alone  # nobody is placed who could not be placed with the program to themselves
     if schedule.status == "optimal":
         assert stats["placed"] == stats["placed_bound"]
+    wishes_tier = next(t for t in stats["tiers"] if t["tier"] == 2)
+    assert wishes_tier["bound"] is None or wishes_tier["bound"] <= wishes_tier["value"]
+    assert_no_placed_patient_is_charged_below_their_floor(problem, document)
+
+
+def assert_no_placed_patient_is_charged_below_their_floor(problem, document) -> None:
+    """The wishes floor must hold for every valid schedule, patient by patient, or it would cut schedules off."""
+    eligibility = compute_eligibility(problem)
+    block_index = {block.id: b for b, block in enumerate(problem.blocks)}
+    leaders = {row["id"]: set(row["clinicians"]) for row in document["blocks"]}
+    for p, patient in enumerate(problem.patients):
+        row = document["patients"][p]
+        if not row["placed"]:
+            continue
+        week = [block_index[block_id] for block_id in row["blocks"]]
+        charge = sum(problem.blocks[b].minutes for b in week)
+        charge += WISH_WEIGHT * len(blocks_outside_preference(problem, patient, week))
+        if patient.primary_clinician is not None:
+            charge += WISH_WEIGHT * sum(patient.primary_clinician not in leaders[problem.blocks[b].id] for b in week)
+        charge += WISH_WEIGHT * len({track_of(problem, problem.blocks[b]) for b in week})
+        charge += OUTSIDE_PROGRAM_WEIGHT * problem.has_no_date_in_program(patient)
+        clinician_index = {clinician.id: c for c, clinician in enumerate(problem.clinicians)}
+        primary = clinician_index.get(patient.primary_clinician)
+        staffable = set(eligibility.blocks_of_clinician[primary]) if primary is not None else set()
+        floor = cheapest_week_alone(problem, patient, eligibility.blocks_of_patient[p], lambda b: b in staffable, 5.0)
+        assert floor is not None and charge >= floor, (patient.id, charge, floor)

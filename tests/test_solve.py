@@ -83,3 +83,13 @@ def test_parameters_are_chosen_per_size_and_reported():
     assert overridden["max_presolve_iterations"] == 3
     stats = solve_checked(small()).stats
     assert "max_presolve_iterations" not in stats["parameters"]["tiers"]["1"]
+
+
+def test_large_programs_search_the_lower_tiers_with_lns_on_both_workers():
+    from iop_sched.solve import LOWER_TIERS_LNS_PAIRS, TIER_COSTS, TIER_PLACED, TIER_WISHES, tier_parameters
+
+    for tier in (TIER_WISHES, TIER_COSTS):
+        assert tier_parameters(tier, None, 0, False, None, LOWER_TIERS_LNS_PAIRS)["use_lns_only"] is True
+        assert "use_lns_only" not in tier_parameters(tier, None, 0, False, None, LOWER_TIERS_LNS_PAIRS - 1)
+        assert "use_lns_only" not in tier_parameters(tier, 2, 0, False, None, LOWER_TIERS_LNS_PAIRS)  # caller's workers
+    assert "use_lns_only" not in tier_parameters(TIER_PLACED, None, 0, False, None, LOWER_TIERS_LNS_PAIRS)  # tier 1 needs its bound

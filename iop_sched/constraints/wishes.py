@@ -14,11 +14,14 @@ Counted in minutes of a patient's week, so the terms can be weighed against each
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from typing import Callable, Optional
 
 from ortools.sat.python import cp_model
 
 from ..schema import Block, Patient, Problem
+from ..week_alone import week_alone_model
 from ..weektime import MINUTES_PER_DAY, covered_by
 from .availability import Eligibility
 from .base import TIER_WISHES, ObjectiveTerm, Variables
@@ -88,3 +91,54 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
         ObjectiveTerm(TIER_WISHES, "patients placed with no date in the program",
                       cp_model.LinearExpr.sum(outside_program), OUTSIDE_PROGRAM_WEIGHT),
     ]
+
+
+def cheapest_week_alone(problem: Problem, patient: Patient, blocks: list[int],
+                        primary_can_lead: Callable[[int], bool], seconds: float) -> Optional[int]:
+    """The least this family charges `patient` when placed: their cheapest week with the program to themselves.
+
+    The same terms as `add`, on the rules `week_alone` keeps; where a term depends on
+    others it is taken at its cheapest: a block their primary clinician could lead
+    (`primary_can_lead(block)`) counts as led by them. Every schedule placing the patient
+    charges at least this, so it bounds the tier from below. When the search is cut short
+    by `seconds`, its proven bound is returned, which holds as well; None when no week
+    meets the rules (the patient is placed in no schedule).
+    """
+    model, attend = week_alone_model(problem, patient, blocks)
+    weight = {b: problem.blocks[b].minutes for b in blocks}
+    for b in blocks_outside_preference(problem, patient, blocks):
+        weight[b] += WISH_WEIGHT
+    if patient.primary_clinician is not None:
+        for b in blocks:
+            if not primary_can_lead(b):
+                weight[b] += WISH_WEIGHT
+    by_track: dict[tuple, list[int]] = defaultdict(list)
+    for b in blocks:
+        by_track[track_of(problem, problem.blocks[b])].append(b)
+    tracks_used = []
+    for track_blocks in by_track.values():
+        used = model.new_bool_var("")
+        for b in track_blocks:
+            model.add_implication(attend[b], used)
+        tracks_used.append(used)
+    model.minimize(cp_model.LinearExpr.weighted_sum(list(attend.values()), [weight[b] for b in attend])
+                   + WISH_WEIGHT * cp_model.LinearExpr.sum(tracks_used))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = max(0.01, seconds)
+    code = solver.solve(model)
+    if code == cp_model.INFEASIBLE:
+        return None  # never placed, in any schedule
+    outside = OUTSIDE_PROGRAM_WEIGHT if problem.has_no_date_in_program(patient) else 0
+    if code == cp_model.OPTIMAL:
+        return int(round(solver.objective_value)) + outside
+    floor = least_charge(problem, patient)
+    if math.isfinite(solver.best_objective_bound):
+        floor = max(floor, math.ceil(solver.best_objective_bound - 1e-6) + outside)
+    return floor
+
+
+def least_charge(problem: Problem, patient: Patient) -> int:
+    """What this family charges any placed patient, without looking at their groups: their weekly minimum and one track."""
+    outside = OUTSIDE_PROGRAM_WEIGHT if problem.has_no_date_in_program(patient) else 0
+    return problem.min_minutes_for(patient) + WISH_WEIGHT + outside
