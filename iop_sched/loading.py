@@ -35,10 +35,10 @@ def format_place(location: Iterable[Union[str, int]]) -> str:
     for part in location:
         if isinstance(part, int):
             place += f"[{part}]"
-        elif _PLAIN_KEY.match(str(part)):
+        elif _PLAIN_KEY.fullmatch(str(part)):
             place += ("." if place else "") + str(part)
         else:  # a key nobody could read after a dot (empty, spaces, punctuation)
-            place += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+            place += f"[{json.dumps(str(part), ensure_ascii=not _is_text(str(part)))}]"
     return place or "(document)"
 
 
@@ -137,6 +137,9 @@ def problem_from_data(data: Any) -> Problem:
     """Validate already-parsed JSON data; raises ProblemError listing every fault."""
     if not isinstance(data, dict):
         raise ProblemError([f"(document): must be a JSON object, not {type(data).__name__}"])
+    faults = _text_faults(data)  # data built in code meets the same text rules as a parsed file
+    if faults:
+        raise ProblemError(faults)
     faults = reference_faults(data)
     try:
         problem = Problem.model_validate(data)
@@ -148,27 +151,95 @@ def problem_from_data(data: Any) -> Problem:
     return problem
 
 
+class _JsonObject(dict):
+    """A JSON object that remembers the keys given more than once (json keeps the last one silently)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> _JsonObject:
+    result = _JsonObject(pairs)
+    if len(result) != len(pairs):
+        keys = [key for key, _ in pairs]
+        result.repeated = tuple(dict.fromkeys(key for position, key in enumerate(keys) if key in keys[:position]))
+    return result
+
+
+def _is_text(value: str) -> bool:
+    """False for strings holding lone surrogates (JSON escapes like \\udc80): no UTF-8 file can carry them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text_faults(data: Any) -> list[str]:
+    """Keys given twice in one object, and strings that are not Unicode text, each with its place."""
+    faults: list[str] = []
+    pending: list[tuple[tuple, Any]] = [((), data)]
+    while pending:
+        place, value = pending.pop(0)
+        if isinstance(value, dict):
+            for key in getattr(value, "repeated", ()):
+                faults.append(f"{format_place(place + (key,))}: given more than once in one object; give each key once")
+            for key, item in value.items():
+                if not _is_text(key):
+                    faults.append(f"{format_place(place)}: a key is not Unicode text (a lone surrogate such as \\udc80)")
+                    continue
+                pending.append((place + (key,), item))
+        elif isinstance(value, list):
+            pending.extend((place + (index,), item) for index, item in enumerate(value))
+        elif isinstance(value, str) and not _is_text(value):
+            faults.append(f"{format_place(place)}: not Unicode text (a lone surrogate such as \\udc80)")
+    return faults
+
+
+def parse_json(text: Union[str, bytes], where: str = "(document)") -> Any:
+    """JSON text to data, every way it can fail turned into a fault naming `where`.
+
+    Besides syntax: text that is not UTF-8, nesting too deep to read, integers too long to
+    convert, keys given twice in one object and strings that are not Unicode text are refused,
+    so no later step (validation, the solver, writing calendars) meets them.
+    """
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise ProblemError([f"{where}: {len(text)} bytes is larger than the {MAX_DOCUMENT_BYTES} bytes accepted"])
+    try:
+        data = json.loads(text, object_pairs_hook=_json_object)
+    except json.JSONDecodeError as error:
+        raise ProblemError([f"{where}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"]) from None
+    except UnicodeDecodeError as error:
+        raise ProblemError([f"{where}: not UTF-8 text ({error.reason})"]) from None
+    except RecursionError:
+        raise ProblemError([f"{where}: nested too deeply to read (lists or objects inside each other)"]) from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise ProblemError([f"{where}: cannot be read: {error}"]) from None
+    faults = _text_faults(data)
+    if faults:
+        raise ProblemError([fault if where == "(document)" else f"{where}: {fault}" for fault in faults])
+    return data
+
+
 def problem_from_json(text: Union[str, bytes]) -> Problem:
     """Parse and validate a JSON problem document."""
-    if len(text) > MAX_DOCUMENT_BYTES:
-        raise ProblemError([f"(document): {len(text)} bytes is larger than the {MAX_DOCUMENT_BYTES} bytes accepted"])
+    return problem_from_data(parse_json(text))
+
+
+def read_document(path: Union[str, Path]) -> bytes:
+    """A document's bytes, read once (a pipe such as /dev/stdin cannot be read twice)."""
+    path = Path(path)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ProblemError([f"(document): not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"]) from None
-    except UnicodeDecodeError as error:
-        raise ProblemError([f"(document): not UTF-8 text ({error.reason})"]) from None
-    return problem_from_data(data)
+        if path.is_file() and path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise ProblemError([f"{path}: {path.stat().st_size} bytes is larger than the {MAX_DOCUMENT_BYTES} bytes accepted"])
+        with open(path, "rb") as handle:
+            text = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as error:
+        raise ProblemError([f"{path}: cannot read ({error.strerror or error})"]) from None
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise ProblemError([f"{path}: larger than the {MAX_DOCUMENT_BYTES} bytes accepted"])
+    return text
 
 
 def load_problem(path: Union[str, Path]) -> Problem:
     """Read a problem document from a file."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            raise ProblemError([f"{path}: {size} bytes is larger than the {MAX_DOCUMENT_BYTES} bytes accepted"])
-        text = path.read_bytes()
-    except OSError as error:
-        raise ProblemError([f"{path}: cannot read ({error.strerror or error})"]) from None
-    return problem_from_json(text)
+    return problem_from_json(read_document(path))

@@ -38,13 +38,13 @@ Population = Literal["adult", "adolescent"]
 BusyReason = Literal["work", "school", "childcare", "transport", "other"]
 Modality = Literal["in_person", "telehealth"]
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only, whole string
 
 
 def _parse_date(value: Any) -> Any:
     """Dates travel as "YYYY-MM-DD"; strict models would otherwise refuse the string."""
     if isinstance(value, str):
-        if not _ISO_DATE.match(value):
+        if not _ISO_DATE.fullmatch(value):
             raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD")
         try:
             return date.fromisoformat(value)
@@ -231,6 +231,11 @@ class Rules(StrictModel):
 NOT_IANA_ZONE_FILES = frozenset({"localtime", "posixrules", "Factory"})
 
 
+#: Program starts accepted (see `Program._calendar_era`).
+FIRST_PROGRAM_START = date(1970, 1, 1)
+LAST_PROGRAM_START = date(9000, 12, 31)
+
+
 class Program(StrictModel):
     name: Annotated[str, Field(min_length=1)]
     timezone: Annotated[str, Field(min_length=1)]
@@ -252,6 +257,16 @@ class Program(StrictModel):
             not_a_zone = True
         if not_a_zone:
             raise ValueError(f"{value!r} is not an IANA timezone name (e.g. America/Chicago)")
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _calendar_era(cls, value: date) -> date:
+        # Calendar files carry each zone's rules from 1970 on (older rules are not in every reader's
+        # database either), and a program must end before year 9999 for its dates to be written.
+        if not FIRST_PROGRAM_START <= value <= LAST_PROGRAM_START:
+            raise ValueError(f"{value.isoformat()} is outside the years calendars are written for "
+                             f"({FIRST_PROGRAM_START.isoformat()} to {LAST_PROGRAM_START.isoformat()})")
         return value
 
     @property
@@ -452,9 +467,39 @@ class Problem(StrictModel):
         return first > last
 
 
+_PYDANTIC_TO_JSON_SCHEMA = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _standard_keywords(node: Any) -> None:
+    """Pydantic leaves `ge`/`le`/`gt` as they are behind a before-validator; JSON Schema says minimum/maximum."""
+    if isinstance(node, dict):
+        for short, standard in _PYDANTIC_TO_JSON_SCHEMA.items():
+            if short in node and isinstance(node[short], (int, float)) and not isinstance(node[short], bool):
+                node[standard] = node.pop(short)
+        for value in node.values():
+            _standard_keywords(value)
+    elif isinstance(node, list):
+        for value in node:
+            _standard_keywords(value)
+
+
 def problem_json_schema() -> dict:
     """The problem document's JSON Schema, saying what the loader reads: `null` for an optional key too."""
     schema = Problem.model_json_schema()
+    _standard_keywords(schema)
+    hours = {"type": "number", "minimum": 0, "maximum": 168}
+    by_population = {"type": "object", "properties": {population: hours for population in POPULATIONS},
+                     "additionalProperties": False}
+    definitions = schema.get("$defs", {})
+    for name in ("min_weekly_hours", "max_weekly_hours"):
+        prop = definitions["Rules"]["properties"][name]
+        prop.pop("anyOf", None)
+        prop["anyOf"] = [hours, by_population]
+    for model in ("Window", "BusyWindow", "Block"):
+        for name in ("start", "end"):
+            prop = definitions.get(model, {}).get("properties", {}).get(name)
+            if prop is not None and prop.get("type") == "string":
+                prop["pattern"] = "^[0-9]{2}:[0-9]{2}$"
     for definition in [schema, *schema.get("$defs", {}).values()]:
         required = set(definition.get("required", ()))
         for name, prop in definition.get("properties", {}).items():

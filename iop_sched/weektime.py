@@ -19,12 +19,12 @@ DAY_NAMES: dict[str, str] = {
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
-_CLOCK = re.compile(r"^(\d{2}):(\d{2})$")
+_CLOCK = re.compile(r"([0-9]{2}):([0-9]{2})")  # ASCII digits only, whole string
 
 
 def parse_clock(text: str, *, allow_midnight_end: bool = False) -> int:
     """Minutes after midnight of a 24-hour "HH:MM" time; "24:00" only where an end may be midnight."""
-    match = _CLOCK.match(text)
+    match = _CLOCK.fullmatch(text)
     if not match:
         raise ValueError(f"{text!r} is not a time of the form HH:MM (24-hour clock)")
     hours, minutes = int(match.group(1)), int(match.group(2))

@@ -154,3 +154,43 @@ def test_loading_does_not_change_the_caller_data():
     before = copy.deepcopy(data)
     problem_from_data(data)
     assert data == before
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ('{"format": "iop-sched/1", "program": {"weeks": ' + "9" * 5000 + "}}", "cannot be read"),
+    ('{"format": "iop-sched/1", "format": "iop-sched/1"}', "format: given more than once"),
+    ('{"program": {"weeks": 4, "weeks": 8}}', "program.weeks: given more than once"),
+    ('{"clinicians": [{"id": "c1", "name": "Dr \\udc80"}]}', "clinicians[0].name: not Unicode text"),
+])
+def test_json_that_no_later_step_could_handle_is_refused_with_its_place(text, words):
+    with pytest.raises(ProblemError) as caught:
+        problem_from_json(text)
+    assert any(words in fault for fault in caught.value.faults), caught.value.faults
+
+
+@pytest.mark.parametrize("value", ["\u0661\u0668:00", "18:00\n", "1800", " 18:00"])
+def test_times_are_two_ascii_digits_colon_two_ascii_digits(value):
+    data = program_dict(blocks=[block("b", "mon", value, "21:00", room="r1")], patients=[patient("P1")])
+    with pytest.raises(ProblemError) as caught:
+        problem_from_data(data)
+    assert caught.value.faults[0].startswith("blocks[0].start:")
+
+
+@pytest.mark.parametrize("start, accepted", [("1970-01-05", True), ("9000-12-25", True), ("1969-12-29", False),
+                                             ("9999-12-31", False), ("0001-01-01", False), ("2027-03-01\n", False)])
+def test_program_start_within_the_years_calendars_are_written_for(start, accepted):
+    data = program_dict(blocks=[block("b", "mon", "18:00", "21:00", room="r1")], patients=[patient("P1")], start=start)
+    if accepted:
+        assert problem_from_data(data).program.start.isoformat() == start
+    else:
+        with pytest.raises(ProblemError) as caught:
+            problem_from_data(data)
+        assert caught.value.faults[0].startswith("program.start:")
+
+
+def test_data_built_in_code_meets_the_same_text_rules():
+    data = program_dict(blocks=three_evenings(), patients=[patient("P1")], clinicians=[clinician("c1", name="Dr \udc80")])
+    with pytest.raises(ProblemError) as caught:
+        problem_from_data(data)
+    assert caught.value.faults == ["clinicians[0].name: not Unicode text (a lone surrogate such as \\udc80)"]

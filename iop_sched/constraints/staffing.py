@@ -45,7 +45,8 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
             model.add(staffed >= block.clinicians * is_open)
         if ratio is not None:
             members = [variables.attend[p, b] for p in eligibility.patients_of_block[b]]
-            model.add(cp_model.LinearExpr.sum(members) <= ratio * staffed)
+            # a ratio above the number of patients never binds; clamped so any integer given fits CP-SAT's int64
+            model.add(cp_model.LinearExpr.sum(members) <= min(ratio, len(members)) * staffed)
 
     for c, clinician in enumerate(problem.clinicians):
         blocks = eligibility.blocks_of_clinician[c]
