@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import re
 import sys
 from datetime import date
@@ -15,10 +17,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .constraints.base import TIER_NAMES
-from .loading import ProblemError, load_problem
+from .loading import ProblemError, load_problem, parse_json, problem_from_data, read_document
 from .output import OutputError, check_out_dir
 from .schema import Problem, problem_json_schema
-from .solve import DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, solve
+from .constraints.continuity import previous_faults
+from .solve import DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, MAX_SEED, MAX_WORKERS, solve
 
 EXIT_OK = 0
 EXIT_RULE_BROKEN = 1
@@ -41,22 +44,31 @@ def _live_progress(update: dict) -> None:
     print(text, end="", file=sys.stderr, flush=True)
 
 
+def _read_problem(path: str) -> tuple[bytes, Problem]:
+    """The problem document's bytes and the problem, read once: PROBLEM may be a pipe (/dev/stdin)."""
+    raw_problem = read_document(path)
+    return raw_problem, problem_from_data(parse_json(raw_problem))
+
+
 def _command_solve(args: argparse.Namespace) -> int:
     try:
-        problem = load_problem(args.problem)
+        raw_problem, problem = _read_problem(args.problem)
         check_out_dir(args.out)
     except ProblemError as error:
         return _fail(error.faults)
     except OutputError as error:
         return _fail([str(error)])
-    if args.time_limit <= 0:
+    if not math.isfinite(args.time_limit) or args.time_limit <= 0:
         return _fail(["--time-limit: must be a positive number of seconds"])
-    if args.workers is not None and args.workers < 1:
-        return _fail(["--workers: must be at least 1"])
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        return _fail([f"--workers: must be from 1 to {MAX_WORKERS}"])
+    if not -MAX_SEED <= args.seed <= MAX_SEED:
+        return _fail([f"--seed: must be from {-MAX_SEED} to {MAX_SEED}"])
     previous = None
     if args.previous:
         previous, faults = _read_schedule(args.previous)
-        if previous is None:
+        faults = faults or [f"{args.previous}: {fault}" for fault in previous_faults(previous)]
+        if faults:
             return _fail([f"--previous {line}" for line in faults])
     update = None
     if args.from_date is not None:
@@ -68,7 +80,7 @@ def _command_solve(args: argparse.Namespace) -> int:
                      log=args.log, progress=_live_progress if live else None, previous=previous)
     if live:
         print(file=sys.stderr)
-    extra_files = {"problem.json": Path(args.problem).read_bytes()}  # what the next re-plan --from starts from
+    extra_files = {"problem.json": raw_problem}  # what the next re-plan --from starts from
     if update is not None:
         from .calendars import build_calendar_update
 
@@ -81,13 +93,14 @@ def _command_solve(args: argparse.Namespace) -> int:
     if args.suggest:
         from .suggestions import suggest, suggestions_document
 
-        document = json.loads(Path(args.problem).read_text(encoding="utf-8"))
-        suggestions = suggest(problem, schedule.to_dict(), document)
+        suggestions = suggest(problem, schedule.to_dict(), parse_json(raw_problem))
         extra_files["suggestions.json"] = suggestions_document(suggestions)
     try:
         out = schedule.write(args.out, extra_files)
     except OutputError as error:
         return _fail([str(error)])
+    except OSError as error:  # found only while writing (the disk full, a folder made read-only meanwhile)
+        return _fail([f"--out {args.out}: cannot be written ({error.strerror or error}); the previous --out is intact"])
     print(schedule.summary())
     if args.suggest:
         print("suggestions (verified by solving again):" if suggestions else "no change found that places more")
@@ -101,20 +114,20 @@ def _command_solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _problem_and_schedule(args: argparse.Namespace) -> tuple[Optional[Problem], Optional[dict], list[str]]:
-    """The PROBLEM and SCHEDULE arguments, read; faults when either cannot be."""
+def _problem_and_schedule(args: argparse.Namespace) -> tuple[Optional[Problem], bytes, Optional[dict], list[str]]:
+    """The PROBLEM (also as bytes) and SCHEDULE arguments, read; faults when either cannot be."""
     try:
-        problem = load_problem(args.problem)
+        raw_problem, problem = _read_problem(args.problem)
     except ProblemError as error:
-        return None, None, error.faults
+        return None, b"", None, error.faults
     document, faults = _read_schedule(args.schedule)
-    return problem, document, faults
+    return problem, raw_problem, document, faults
 
 
 def _command_check(args: argparse.Namespace) -> int:
     from .validate import validate_schedule
 
-    problem, document, faults = _problem_and_schedule(args)
+    problem, _, document, faults = _problem_and_schedule(args)
     if faults:
         return _fail(faults)
     violations = validate_schedule(problem, document)
@@ -130,11 +143,9 @@ def _command_check(args: argparse.Namespace) -> int:
 
 def _read_schedule(path: str) -> tuple[Optional[dict], list[str]]:
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        return None, [f"{path}: cannot read ({error})"]
-    except json.JSONDecodeError as error:
-        return None, [f"{path}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"]
+        document = parse_json(read_document(path), where=path)
+    except ProblemError as error:
+        return None, error.faults
     if not isinstance(document, dict) or not isinstance(document.get("patients"), list):
         return None, [f"{path}: not a schedule document (a JSON object with a patients list)"]
     return document, []
@@ -144,7 +155,7 @@ def _read_update_base(args: argparse.Namespace) -> tuple[Optional[tuple], list[s
     """For --from: the date, and the previous run's problem.json and calendars/ (beside --previous)."""
     try:
         from_date = date.fromisoformat(args.from_date)
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.from_date):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.from_date):
             raise ValueError
     except ValueError:
         return None, [f"--from: {args.from_date!r} is not a date (YYYY-MM-DD)"]
@@ -171,7 +182,7 @@ def _command_explain(args: argparse.Namespace) -> int:
     from .reasons import explain
     from .validate import validate_schedule
 
-    problem, document, faults = _problem_and_schedule(args)
+    problem, raw_problem, document, faults = _problem_and_schedule(args)
     if faults:
         return _fail(faults)
     shape = [v for v in validate_schedule(problem, document) if v.rule.startswith("document.")]
@@ -187,11 +198,11 @@ def _command_explain(args: argparse.Namespace) -> int:
         print(f"{patient_id}:")
         for sentence in explanation.sentences:
             print(f"  - {sentence}")
-    _print_suggestions(args, problem, document)
+    _print_suggestions(args, problem, raw_problem, document)
     return EXIT_OK
 
 
-def _print_suggestions(args: argparse.Namespace, problem: Problem, document: dict) -> None:
+def _print_suggestions(args: argparse.Namespace, problem: Problem, raw_problem: bytes, document: dict) -> None:
     """Suggestions: computed with --suggest, else those of suggestions.json beside the schedule, if any.
 
     With --patient, only the suggestions that place that patient.
@@ -199,15 +210,15 @@ def _print_suggestions(args: argparse.Namespace, problem: Problem, document: dic
     if args.suggest:
         from .suggestions import suggest
 
-        found = [s.to_dict() for s in suggest(problem, document, json.loads(Path(args.problem).read_text("utf-8")))]
+        found = [s.to_dict() for s in suggest(problem, document, parse_json(raw_problem))]
     else:
         beside = Path(args.schedule).with_name("suggestions.json")
         if not beside.is_file():
             print("suggestions: none computed (solve with --suggest, or explain with --suggest)")
             return
         try:
-            found = json.loads(beside.read_text("utf-8"))["suggestions"]
-        except (ValueError, KeyError, TypeError):
+            found = parse_json(read_document(beside))["suggestions"]
+        except (ProblemError, KeyError, TypeError):
             print(f"suggestions: {beside} is not a suggestions document; ignored")
             return
     if args.patient is not None:
@@ -268,7 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # `iop-sched schema | head`: the reader has gone, which is not a fault
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,18 +1,22 @@
 """Write a run's files whole or not at all.
 
-Everything is written into a fresh folder beside `--out`, then renamed into
-place; the previous `--out` is moved aside first and removed only once the new
-one stands. A failed or interrupted run leaves the previous `--out` intact, and a
-folder holding anything but our own outputs is never replaced.
+Everything is written into a fresh folder beside `--out`, then swapped into place
+in one step (Linux: renameat2 RENAME_EXCHANGE), and the previous run removed once
+the new one stands; where no such swap exists, the previous `--out` is moved aside
+just before the new one is renamed in. A failed or interrupted run leaves the
+previous `--out` intact, and a folder holding anything but our own outputs is never
+replaced.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
-from typing import Mapping, Union
+from typing import Mapping, Optional, Union
 
 #: What a run writes at the top of --out; anything else there means the folder is not ours.
 OWN_ENTRIES = frozenset({"schedule.json", "calendars", "suggestions.json", "changes.json", "summary.txt", "problem.json"})
@@ -23,17 +27,48 @@ class OutputError(OSError):
 
 
 def check_out_dir(out_dir: Union[str, Path]) -> Path:
-    """Refuse, before any work is done, a --out that is a file or holds files that are not ours."""
-    out = Path(out_dir)
+    """Refuse, before any work is done, a --out that is a file, holds files that are not ours, or cannot be made.
+
+    A symbolic link is followed: the folder it points to is the one replaced, and the
+    link stays. Where --out does not exist yet, a folder is made and removed again in
+    the nearest existing folder above it, so a read-only or special place (/proc, a
+    file on the way) is found now, not after the solve.
+    """
+    out = Path(os.path.realpath(out_dir))
     if out.exists():
         if not out.is_dir():
-            raise OutputError(f"--out {out}: exists and is not a folder")
-        foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in OWN_ENTRIES)
+            raise OutputError(f"--out {out_dir}: exists and is not a folder")
+        try:
+            foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in OWN_ENTRIES)
+        except OSError as error:
+            raise OutputError(f"--out {out_dir}: cannot be read ({error.strerror or error})") from None
         if foreign:
             raise OutputError(
-                f"--out {out}: holds files iop-sched did not write ({', '.join(foreign[:5])}); "
+                f"--out {out_dir}: holds files iop-sched did not write ({', '.join(foreign[:5])}); "
                 "choose an empty or new folder")
+    above = out.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise OutputError(f"--out {out_dir}: {above} is a file, so no folder can be made there")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".iop-sched-probe-", dir=above))
+    except OSError as error:
+        raise OutputError(f"--out {out_dir}: cannot write in {above} ({error.strerror or error})") from None
     return out
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_current_folder, rename_exchange = -100, 2
+    return renameat2(at_current_folder, os.fsencode(first), at_current_folder, os.fsencode(second), rename_exchange) == 0
 
 
 def _file_and_folder(files: Mapping[str, bytes]) -> list[str]:
@@ -51,8 +86,8 @@ def write_tree(out_dir: Union[str, Path], files: Mapping[str, bytes]) -> Path:
                           f"'a.ics/b' name each other's calendar path); nothing written")
     parent = out.parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.writing-", dir=parent))
-    previous = None
+    staging: Optional[Path] = Path(tempfile.mkdtemp(prefix=f".{out.name}.writing-", dir=parent))
+    previous: Optional[Path] = None
     try:
         for relative, content in files.items():
             target = (staging / relative).resolve()
@@ -64,15 +99,19 @@ def write_tree(out_dir: Union[str, Path], files: Mapping[str, bytes]) -> Path:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.chmod(staging, 0o755)
-        if out.exists():
-            previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=parent))
-            previous.rmdir()
-            os.rename(out, previous)
-        os.rename(staging, out)
+        if out.exists() and _exchange(staging, out):
+            previous, staging = staging, None  # the new run stands; the staging path now holds the old one
+        else:
+            if out.exists():  # without an atomic swap: the old run is moved aside for a moment
+                previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=parent))
+                previous.rmdir()
+                os.rename(out, previous)
+            os.rename(staging, out)
     except BaseException:
         if previous is not None and previous.exists() and not out.exists():
             os.rename(previous, out)  # put the previous outputs back
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)

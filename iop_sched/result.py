@@ -69,10 +69,17 @@ class Schedule:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
 
     def write(self, out_dir, extra_files: Optional[dict[str, bytes]] = None) -> "Path":
-        """Write schedule.json and calendars/ (and `extra_files`) into `out_dir`, replacing a previous run atomically."""
+        """Write schedule.json, calendars/ and problem.json (and `extra_files`) into `out_dir`, replacing a previous run atomically.
+
+        problem.json is what a later re-plan `--from` starts from: the problem as the caller
+        gave it when they pass its bytes in `extra_files` (the CLI does), else the problem
+        written back from the validated models, which reads back as the same problem.
+        """
         from .output import write_tree
 
-        return write_tree(out_dir, {**output_files(self), **(extra_files or {})})
+        problem_json = json.dumps(self.problem.model_dump(mode="json", exclude_unset=True, by_alias=True),
+                                  indent=2, ensure_ascii=False).encode("utf-8")
+        return write_tree(out_dir, {**output_files(self), "problem.json": problem_json, **(extra_files or {})})
 
     # ---- figures ----
     @property

@@ -33,6 +33,7 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 
 DEFAULT_TIME_LIMIT = 30.0
 DEFAULT_WORKERS: Optional[int] = None  # None: the pinned portfolios of TIER_PORTFOLIO
+MAX_WORKERS = 10_000  # CP-SAT's own limit: more is an invalid model
+MAX_SEED = 2**31 - 1  # CP-SAT's random_seed is a 32-bit integer
 #: CP-SAT parameters per tier when the caller does not choose the workers.
 _PORTFOLIO = {"num_workers": 2, "subsolvers": ["quick_restart"], "linearization_level": 2}
 TIER_PORTFOLIO: dict[int, dict] = {TIER_PLACED: _PORTFOLIO, TIER_WISHES: _PORTFOLIO, TIER_COSTS: _PORTFOLIO}
@@ -144,10 +147,12 @@ def solve_model(
     `decompose`: when the program falls into independent parts (`iop_sched.decompose`),
     solve the leading separable tiers part by part (not with pins or a previous schedule).
     """
-    if time_limit <= 0:
-        raise ValueError("time_limit must be positive (seconds)")
-    if workers is not None and workers < 1:
-        raise ValueError("workers must be at least 1")
+    if not math.isfinite(time_limit) or time_limit <= 0:
+        raise ValueError("time_limit must be a positive, finite number of seconds")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"workers must be from 1 to {MAX_WORKERS}")
+    if not -MAX_SEED <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be from {-MAX_SEED} to {MAX_SEED}")
     started = time.monotonic()
     earlier = None
     if previous is not None:

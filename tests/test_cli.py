@@ -154,3 +154,85 @@ def test_live_progress_names_every_tier_and_the_part(capsys):
         assert f"tier {tier} ({name}): 3, bound 4, 1.2 s" in capsys.readouterr().err
     _live_progress({"tier": 1, "event": "bound", "value": None, "bound": 7, "elapsed": 2.0, "part": "2/3"})
     assert "(patients placed, part 2/3): -, bound 7, 2.0 s" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--time-limit", "nan", "--time-limit"), ("--time-limit", "inf", "--time-limit"),
+    ("--seed", str(2**40), "--seed"), ("--workers", str(3 * 10**9), "--workers"),
+])
+def test_numbers_no_solver_can_take_exit_2_before_solving(tmp_path, capsys, option, value, words):
+    problem = write_problem(tmp_path, small_program())
+    out = tmp_path / "out"
+    assert main(["solve", problem, "--out", str(out), option, value, "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith(words)
+    assert not out.exists()
+
+
+def test_previous_that_is_no_schedule_document_exits_2(tmp_path, capsys):
+    problem = write_problem(tmp_path, small_program())
+    out = tmp_path / "out"
+    # the problem document itself, given by mistake, is not read as "nobody was placed before"
+    assert main(["solve", problem, "--previous", problem, "--out", str(out), "--quiet"]) == 2
+    assert "format: must be 'iop-sched-schedule/1'" in capsys.readouterr().err
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"format": "iop-sched-schedule/1", "patients": [1], "blocks": []}))
+    assert main(["solve", problem, "--previous", str(broken), "--out", str(out), "--quiet"]) == 2
+    assert "patients[0]: must be an object" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("where", ["a-file/out", "/proc/iop-sched-out"])
+def test_out_that_cannot_be_made_exits_2_before_solving(tmp_path, capsys, monkeypatch, where):
+    import iop_sched.cli as cli
+
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setattr(cli, "solve", lambda *args, **kwargs: pytest.fail("solved before --out was checked"))
+    problem = write_problem(tmp_path, small_program())
+    out = where if where.startswith("/") else str(tmp_path / where)
+    assert main(["solve", problem, "--out", out, "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith(f"--out {out}:")
+
+
+def test_out_through_a_symbolic_link_replaces_the_folder_it_points_to(tmp_path):
+    problem = write_problem(tmp_path, small_program())
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    for _ in range(2):
+        assert main(["solve", problem, "--out", str(tmp_path / "link"), "--time-limit", "10", "--quiet"]) == 0
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "schedule.json").exists()
+    assert sorted(os.listdir(tmp_path)) == ["link", "problem.json", "real"]  # nothing left beside it
+
+
+def test_a_problem_read_from_a_pipe_is_read_once(tmp_path):
+    import subprocess
+    import sys
+
+    data = json.dumps(small_program()).encode()
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "iop_sched.cli", "solve", "/dev/stdin", "--out", str(out),
+                          "--time-limit", "10", "--quiet"], input=data, capture_output=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads((out / "problem.json").read_bytes()) == json.loads(data)  # a later --from starts from it
+
+
+def test_schema_uses_json_schema_keywords_only():
+    from iop_sched.schema import problem_json_schema
+
+    text = json.dumps(problem_json_schema())
+    for keyword in ('"ge"', '"le"', '"gt"', '"lt"'):
+        assert keyword not in text
+    rules = problem_json_schema()["$defs"]["Rules"]["properties"]
+    assert {"type": "number", "minimum": 0, "maximum": 168} in rules["min_weekly_hours"]["anyOf"]
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_the_new_run_is_swapped_with_the_old_in_one_step(tmp_path):
+    from iop_sched.output import _exchange
+
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "schedule.json").write_text("new")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "schedule.json").write_text("old")
+    assert _exchange(tmp_path / "new", tmp_path / "out")  # no moment without an out/
+    assert (tmp_path / "out" / "schedule.json").read_text() == "new"
+    assert (tmp_path / "new" / "schedule.json").read_text() == "old"

@@ -93,3 +93,18 @@ def test_large_programs_search_the_lower_tiers_with_lns_on_both_workers():
         assert "use_lns_only" not in tier_parameters(tier, None, 0, False, None, LOWER_TIERS_LNS_PAIRS - 1)
         assert "use_lns_only" not in tier_parameters(tier, 2, 0, False, None, LOWER_TIERS_LNS_PAIRS)  # caller's workers
     assert "use_lns_only" not in tier_parameters(TIER_PLACED, None, 0, False, None, LOWER_TIERS_LNS_PAIRS)  # tier 1 needs its bound
+
+
+
+def test_write_from_the_api_leaves_the_problem_a_re_plan_starts_from(tmp_path):
+    from iop_sched import load_problem
+
+    problem = build(small())
+    solve_checked(problem).write(tmp_path / "out")
+    assert load_problem(tmp_path / "out" / "problem.json") == problem
+
+
+def test_a_ratio_beyond_any_integer_the_solver_holds_is_a_ratio_that_never_binds():
+    data = small()
+    data["program"]["rules"]["max_patients_per_clinician"] = 10**20
+    assert solve_checked(data).placed == 4

@@ -40,6 +40,10 @@ class PreviousSchedule:
 
     @classmethod
     def resolve(cls, problem: Problem, document: dict) -> "PreviousSchedule":
+        """Raises ValueError naming each fault when `document` is not a schedule document (`previous_faults`)."""
+        faults = previous_faults(document)
+        if faults:
+            raise ValueError("previous schedule: " + "; ".join(faults))
         patients = {p.id: i for i, p in enumerate(problem.patients)}
         blocks = {b.id: i for i, b in enumerate(problem.blocks)}
         clinicians = {c.id: i for i, c in enumerate(problem.clinicians)}
@@ -64,6 +68,43 @@ class PreviousSchedule:
                     previous.ignored_references.append(f"clinician {cid!r}")
         previous.ignored_references = sorted(set(previous.ignored_references))
         return previous
+
+
+PREVIOUS_FORMAT = "iop-sched-schedule/1"
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def previous_faults(document: object) -> list[str]:
+    """What keeps `document` from being read as a previous schedule, each fault with its place.
+
+    A re-plan reads `format`, each patient's `id` and `placed`, and each block's `id`,
+    `patients` and `clinicians`; a problem document or a hand-edited file given by
+    mistake is refused rather than read as "nobody was placed".
+    """
+    if not isinstance(document, dict):
+        return ["(document): must be a schedule document (a JSON object)"]
+    if document.get("format") != PREVIOUS_FORMAT:
+        return [f"format: must be {PREVIOUS_FORMAT!r} (a schedule document), not {document.get('format')!r}"]
+    faults = []
+    for list_name, keys in (("patients", {"id": str, "placed": bool, "blocks": list}),
+                            ("blocks", {"id": str, "patients": list, "clinicians": list})):
+        items = document.get(list_name)
+        if not isinstance(items, list):
+            faults.append(f"{list_name}: must be a list")
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                faults.append(f"{list_name}[{index}]: must be an object")
+                continue
+            for key, kind in keys.items():
+                value = item.get(key)
+                if not isinstance(value, kind) or (kind is list and not _strings(value)):
+                    what = {str: "a string", bool: "true or false", list: "a list of ids"}[kind]
+                    faults.append(f"{list_name}[{index}].{key}: must be {what}")
+    return faults
 
 
 def family(previous: PreviousSchedule) -> Callable[..., list[ObjectiveTerm]]:
