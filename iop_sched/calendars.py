@@ -172,7 +172,7 @@ MAX_UID_SALTS = 200
 
 
 def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str = "") -> str:
-    """A UID stable across runs for the same assignment, unique per kind, block and owner.
+    """A UID stable across runs for the same assignment, unique per kind, block (and its time and room) and owner.
 
     `owner` is what makes the series someone's (a clinician id; a patient id and
     calendar dates). It is hashed, never written. No UID spells a patient id of the
@@ -182,7 +182,10 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     ids, or an id of one letter), the letters are kept apart by '-' and those that are
     ids on their own are left out, so no id of letters alone can be spelled.
     """
-    parts = [kind, problem.program.name, problem.program.start.isoformat(), block.id, *owner]
+    # the block's day, times and room too: a group moved to another time or room is a new series (a new UID),
+    # so no client keeps the old time under the same UID with no SEQUENCE raised
+    parts = [kind, problem.program.name, problem.program.start.isoformat(), block.id, block.day, block.start,
+             block.end, block.room or "", *owner]
     banned = problem.letter_only_patient_ids | ({avoid.lower()} if avoid else frozenset())
     for salt in range(MAX_UID_SALTS):
         text = json.dumps(parts + ([salt] if salt else []), ensure_ascii=False)
@@ -422,7 +425,13 @@ def build_calendars(problem: Problem, schedule: dict, now: Optional[datetime] = 
 CHANGES_PATH = "changes.json"
 CHANGES_FORMAT = "iop-sched-changes/1"
 _END_CALENDAR = b"END:VCALENDAR\r\n"
-_UNIDENTIFIED = "?"
+
+
+def _unidentified(event: "_OldEvent") -> str:
+    """How changes.json names an ended series no block of either program matches: by its weekly time."""
+    end = event.start + event.length
+    return (f"unidentified series {event.start.strftime('%a')} "
+            f"{event.start.strftime('%H:%M')}-{end.strftime('%H:%M')}")
 
 
 @dataclass(frozen=True)
@@ -839,7 +848,7 @@ def _update_events(owner: _Owner, old_events: list[_OldEvent], wanted: list[_Wan
             continue
         if id(event) in block_of:  # it had occurrences on or after the date
             cut(event, history_of(event))
-            changes.ended.add(block_of[id(event)] or _UNIDENTIFIED)
+            changes.ended.add(block_of[id(event)] or _unidentified(event))
         else:
             keep(event)
 

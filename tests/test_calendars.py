@@ -360,6 +360,11 @@ def test_uid_changes_with_the_assignment_and_never_spells_the_patient_id():
     assert patient_uid != event_uid("patient", problem, block, "P0002", "2027-03-01", "2027-05-23", avoid="P0002")
     assert patient_uid != event_uid("patient", problem, block, "P0001", "2027-03-08", "2027-05-23", avoid="P0001")
     assert patient_uid != event_uid("clinician", problem, block, "P0001")
+    # the same block id at another time or in another room is another series: a new UID, not the old one
+    # with a new time that a client holding SEQUENCE 0 may keep showing
+    for change in ({"start": "17:30", "end": "20:30"}, {"day": "tue"}, {"room": "r2"}):
+        moved = block.model_copy(update=change)
+        assert patient_uid != event_uid("patient", problem, moved, "P0001", "2027-03-01", "2027-05-23", avoid="P0001")
     for letters_only_id in ("ab", "abc", "zq"):
         uid = event_uid("patient", problem, block, letters_only_id, avoid=letters_only_id)
         assert letters_only_id not in uid.split("@")[0]
