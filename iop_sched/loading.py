@@ -212,8 +212,9 @@ def parse_json(text: Union[str, bytes], where: str = "(document)") -> Any:
         raise ProblemError([f"{where}: not UTF-8 text ({error.reason})"]) from None
     except RecursionError:
         raise ProblemError([f"{where}: nested too deeply to read (lists or objects inside each other)"]) from None
-    except ValueError as error:  # e.g. an integer of more than 4300 digits
-        raise ProblemError([f"{where}: cannot be read: {error}"]) from None
+    except ValueError as error:  # an integer of more than 4300 digits is the one known case
+        reason = "a number has far more digits than any value needs" if "digits" in str(error) else str(error)
+        raise ProblemError([f"{where}: cannot be read: {reason}"]) from None
     faults = _text_faults(data)
     if faults:
         raise ProblemError([fault if where == "(document)" else f"{where}: {fault}" for fault in faults])
