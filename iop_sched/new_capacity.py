@@ -13,7 +13,9 @@ import math
 from collections import Counter
 from typing import Any, Optional
 
-from .constraints.availability import Refusal, clinician_refusal, patient_refusal
+from .constraints.availability import Refusal, clinician_refusal, compute_eligibility, patient_refusal
+from .constraints.group_size import too_few_patients
+from .constraints.staffing import too_few_clinicians
 from .patches import Suggestion
 from .schema import Block, Patient, Problem
 from .weektime import DAYS, MINUTES_PER_DAY, describe_interval, format_clock, intervals_overlap
@@ -165,12 +167,18 @@ def new_block_candidates(problem: Problem, document: dict,
     says), and enough clinicians who may lead it with the time and hours left in the
     schedule as found; when one is missing, the copy comes with a new clinician for
     that time (two changes). Each shape offers its best time; shapes are ranked by the
-    unplaced patients it could seat whose reachable hours would then reach their
-    weekly minimum, then without a new clinician first, then by all who can come.
+    unplaced patients it could seat whose reachable hours (of blocks that can open at all)
+    would then reach their weekly minimum, then without a new clinician first, then by all
+    who can come.
     """
     starts = sorted({block.interval[0] % MINUTES_PER_DAY for block in problem.blocks})
     block_ids = {block.id for block in problem.blocks}
-    reach = {p: sum(block.minutes for block in problem.blocks if refusals[block.id] is None) for p, refusals in unplaced}
+    # a block that can open in no schedule (no clinician may lead it, too few can come) gives no hours
+    eligibility = compute_eligibility(problem)
+    can_open = {block.id for b, block in enumerate(problem.blocks)
+                if too_few_patients(problem, eligibility, b) is None and too_few_clinicians(problem, eligibility, b) is None}
+    reach = {p: sum(block.minutes for block in problem.blocks if refusals[block.id] is None and block.id in can_open)
+             for p, refusals in unplaced}
     free_then: dict[tuple, bool] = {}  # (patient, interval, modality) -> not busy then, travel included
     shapes_seen: set[str] = set()
     options = []  # (sort key, origin position, candidate block, patients who can come, needs a clinician)

@@ -151,3 +151,15 @@ def test_riverside_two_new_evening_groups_place_the_three_parents():
     assert all(op["op"] == "add" and op["path"] == "/blocks/-" for op in pair.patch)
     again = solve_checked(apply_patch(document, pair.patch))
     assert again.placed >= schedule["stats"]["placed"] + pair.placed_gain
+
+
+def test_a_group_that_can_never_open_gives_no_hours_toward_a_whole_week():
+    # The same three parents can also reach a 1-hour Sunday group nobody may lead: counted, it made
+    # one new evening group look like a whole week (9 h), the pair was never proposed, and nothing
+    # that places them was found.
+    document = json.loads(acceptance_path().read_text())
+    document["blocks"].append(block("sun-dawn", "sun", "06:00", "07:00", room="zoom", credentials=["NOBODY"]))
+    problem = problem_from_data(json.loads(json.dumps(document)))
+    schedule = solve_checked(problem).to_dict()
+    found = [s for s in suggest(problem, schedule, document) if s.kind == "new_block" and len(s.patch) == 2]
+    assert found and sorted(found[0].newly_placed) == ["R122", "R124", "R126"]
