@@ -172,7 +172,7 @@ MAX_UID_SALTS = 200
 
 
 def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str = "") -> str:
-    """A UID stable across runs for the same assignment, unique per kind, block (and its time and room) and owner.
+    """A UID stable across runs for the same assignment, unique per kind, block (and its times) and owner.
 
     `owner` is what makes the series someone's (a clinician id; a patient id and
     calendar dates). It is hashed, never written. No UID spells a patient id of the
@@ -182,10 +182,11 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     ids, or an id of one letter), the letters are kept apart by '-' and those that are
     ids on their own are left out, so no id of letters alone can be spelled.
     """
-    # the block's day, times and room too: a group moved to another time or room is a new series (a new UID),
-    # so no client keeps the old time under the same UID with no SEQUENCE raised
+    # the block's day and times too: a group moved to another time is a new series (a new UID), so no client
+    # keeps the old time under the same UID with no SEQUENCE raised. Not its room: a re-plan (--from) carries
+    # a series on to another room under its UID with SEQUENCE raised, and finds it again by this UID.
     parts = [kind, problem.program.name, problem.program.start.isoformat(), block.id, block.day, block.start,
-             block.end, block.room or "", *owner]
+             block.end, *owner]
     banned = problem.letter_only_patient_ids | ({avoid.lower()} if avoid else frozenset())
     for salt in range(MAX_UID_SALTS):
         text = json.dumps(parts + ([salt] if salt else []), ensure_ascii=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from pathlib import Path
 from typing import Any, Iterable, Union
 
@@ -177,14 +178,14 @@ def _is_text(value: str) -> bool:
 def _text_faults(data: Any) -> list[str]:
     """Keys given twice in one object, and strings that are not Unicode text, each with its place."""
     faults: list[str] = []
-    pending: list[tuple[tuple, Any]] = [((), data)]
+    pending: deque[tuple[tuple, Any]] = deque([((), data)])  # breadth first, in document order, linear time
     while pending:
-        place, value = pending.pop(0)
+        place, value = pending.popleft()
         if isinstance(value, dict):
             for key in getattr(value, "repeated", ()):
                 faults.append(f"{format_place(place + (key,))}: given more than once in one object; give each key once")
             for key, item in value.items():
-                if not _is_text(key):
+                if isinstance(key, str) and not _is_text(key):  # other keys (data built in code): pydantic says
                     faults.append(f"{format_place(place)}: a key is not Unicode text (a lone surrogate such as \\udc80)")
                     continue
                 pending.append((place + (key,), item))

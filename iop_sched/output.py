@@ -35,6 +35,10 @@ def check_out_dir(out_dir: Union[str, Path]) -> Path:
     file on the way) is found now, not after the solve.
     """
     out = Path(os.path.realpath(out_dir))
+    if os.path.islink(out):  # realpath left a link: a loop of links
+        raise OutputError(f"--out {out_dir}: a symbolic link that leads to no folder (a loop of links)")
+    if os.path.ismount(out):
+        raise OutputError(f"--out {out_dir}: a mount point, which cannot be replaced whole; choose a folder inside it")
     if out.exists():
         if not out.is_dir():
             raise OutputError(f"--out {out_dir}: exists and is not a folder")

@@ -77,7 +77,7 @@ class Schedule:
         """
         from .output import write_tree
 
-        problem_json = json.dumps(self.problem.model_dump(mode="json", exclude_unset=True, by_alias=True),
+        problem_json = json.dumps(self.problem.model_dump(mode="json", exclude_none=True, by_alias=True),
                                   indent=2, ensure_ascii=False).encode("utf-8")
         return write_tree(out_dir, {**output_files(self), "problem.json": problem_json, **(extra_files or {})})
 

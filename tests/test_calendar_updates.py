@@ -647,3 +647,24 @@ def test_a_series_no_block_matches_any_more_is_named_by_its_weekly_time(tmp_path
     ended = json.loads((tmp_path / "three" / "changes.json").read_text())["program"]["ended"]
     assert "?" not in ended
     assert "unidentified series Thu 18:00-21:00" in ended, ended
+
+
+def test_a_group_moved_to_another_room_is_found_again_by_the_next_re_plan(tmp_path):
+    def program(x_room: str) -> dict:
+        return program_dict(
+            blocks=[block("X", "mon", "18:00", "21:00", room=x_room), block("Y", "mon", "18:00", "21:00", room="r2")],
+            rooms=[{"id": room, "site": "s", "capacity": 1} for room in ("r1", "r2", "r3")],
+            clinicians=[clinician("c1"), clinician("c2")], patients=[patient("P1"), patient("P2")],
+            rules={"min_weekly_hours": 3}, weeks=6)
+
+    (tmp_path / "one.json").write_text(json.dumps(program("r1")))
+    (tmp_path / "two.json").write_text(json.dumps(program("r3")))
+    run = ["--time-limit", "10", "--quiet"]
+    assert main(["solve", str(tmp_path / "one.json"), "--out", str(tmp_path / "a"), *run]) == 0
+    assert main(["solve", str(tmp_path / "two.json"), "--previous", str(tmp_path / "a" / "schedule.json"),
+                 "--from", "2027-03-15", "--out", str(tmp_path / "b"), *run]) == 0
+    # nothing changes in the second re-plan: X, now in r3 under its old UID, is recognised as X
+    assert main(["solve", str(tmp_path / "two.json"), "--previous", str(tmp_path / "b" / "schedule.json"),
+                 "--from", "2027-03-22", "--out", str(tmp_path / "c"), *run]) == 0
+    program_changes = json.loads((tmp_path / "c" / "changes.json").read_text())["program"]
+    assert program_changes["added"] == program_changes["ended"] == [] and program_changes["unchanged"] == ["X", "Y"]

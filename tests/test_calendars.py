@@ -360,11 +360,13 @@ def test_uid_changes_with_the_assignment_and_never_spells_the_patient_id():
     assert patient_uid != event_uid("patient", problem, block, "P0002", "2027-03-01", "2027-05-23", avoid="P0002")
     assert patient_uid != event_uid("patient", problem, block, "P0001", "2027-03-08", "2027-05-23", avoid="P0001")
     assert patient_uid != event_uid("clinician", problem, block, "P0001")
-    # the same block id at another time or in another room is another series: a new UID, not the old one
-    # with a new time that a client holding SEQUENCE 0 may keep showing
-    for change in ({"start": "17:30", "end": "20:30"}, {"day": "tue"}, {"room": "r2"}):
+    # the same block id at another time is another series: a new UID, not the old one with a new time that a
+    # client holding SEQUENCE 0 may keep showing; in another room it is the same series (a re-plan raises SEQUENCE)
+    for change in ({"start": "17:30", "end": "20:30"}, {"day": "tue"}):
         moved = block.model_copy(update=change)
         assert patient_uid != event_uid("patient", problem, moved, "P0001", "2027-03-01", "2027-05-23", avoid="P0001")
+    elsewhere = block.model_copy(update={"room": "r2"})
+    assert patient_uid == event_uid("patient", problem, elsewhere, "P0001", "2027-03-01", "2027-05-23", avoid="P0001")
     for letters_only_id in ("ab", "abc", "zq"):
         uid = event_uid("patient", problem, block, letters_only_id, avoid=letters_only_id)
         assert letters_only_id not in uid.split("@")[0]

@@ -236,3 +236,15 @@ def test_the_new_run_is_swapped_with_the_old_in_one_step(tmp_path):
     assert _exchange(tmp_path / "new", tmp_path / "out")  # no moment without an out/
     assert (tmp_path / "out" / "schedule.json").read_text() == "new"
     assert (tmp_path / "new" / "schedule.json").read_text() == "old"
+
+
+def test_out_that_is_a_loop_of_links_or_a_mount_point_exits_2_before_solving(tmp_path, capsys, monkeypatch):
+    import iop_sched.cli as cli
+
+    monkeypatch.setattr(cli, "solve", lambda *args, **kwargs: pytest.fail("solved before --out was checked"))
+    problem = write_problem(tmp_path, small_program())
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert main(["solve", problem, "--out", str(tmp_path / "loop"), "--quiet"]) == 2
+    assert "loop of links" in capsys.readouterr().err
+    assert main(["solve", problem, "--out", "/", "--quiet"]) == 2  # a mount point on every machine
+    assert "mount point" in capsys.readouterr().err

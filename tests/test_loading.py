@@ -194,3 +194,11 @@ def test_data_built_in_code_meets_the_same_text_rules():
     with pytest.raises(ProblemError) as caught:
         problem_from_data(data)
     assert caught.value.faults == ["clinicians[0].name: not Unicode text (a lone surrogate such as \\udc80)"]
+
+
+def test_keys_that_are_not_strings_in_data_built_in_code_are_named_not_crashed_on():
+    data = program_dict(blocks=three_evenings(), patients=[patient("P1")], rules={"required_topics": {1: 1}})
+    with pytest.raises(ProblemError) as caught:
+        problem_from_data(data)
+    assert any(fault.startswith("program.rules.required_topics") for fault in caught.value.faults), caught.value.faults
+

@@ -99,7 +99,10 @@ def test_large_programs_search_the_lower_tiers_with_lns_on_both_workers():
 def test_write_from_the_api_leaves_the_problem_a_re_plan_starts_from(tmp_path):
     from iop_sched import load_problem
 
+    from iop_sched.schema import Window
+
     problem = build(small())
+    problem.patients[0].prefer.append(Window(days=["mon"], start="17:00", end="22:00"))  # a default list, edited
     solve_checked(problem).write(tmp_path / "out")
     assert load_problem(tmp_path / "out" / "problem.json") == problem
 
