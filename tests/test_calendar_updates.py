@@ -628,23 +628,27 @@ def test_caldav_server_shows_updated_series_without_duplicates_and_history_intac
     assert clock.perf_counter() - started < 20
 
 
+def program_changes_after_two_re_plans(tmp_path, first: dict, second: dict, dates: tuple[str, str]) -> dict:
+    """Solve `first`, re-plan to `second` from dates[0], re-plan `second` again from dates[1]: the last program changes."""
+    (tmp_path / "first.json").write_text(json.dumps(first))
+    (tmp_path / "second.json").write_text(json.dumps(second))
+    run = ["--time-limit", "10", "--quiet"]
+    assert main(["solve", str(tmp_path / "first.json"), "--out", str(tmp_path / "run0"), *run]) == 0
+    for k, from_date in enumerate(dates, start=1):
+        assert main(["solve", str(tmp_path / "second.json"), "--previous", str(tmp_path / f"run{k - 1}" / "schedule.json"),
+                     "--from", from_date, "--out", str(tmp_path / f"run{k}"), *run]) == 0
+    return json.loads((tmp_path / f"run{len(dates)}" / "changes.json").read_text())["program"]
+
+
 def test_a_series_no_block_matches_any_more_is_named_by_its_weekly_time(tmp_path):
     from programs import acceptance_path
 
     first = json.loads(acceptance_path().read_text())
     second = json.loads(json.dumps(first))
     second["blocks"] = [b for b in second["blocks"] if b["id"] != "thu-ev"]
-    (tmp_path / "first.json").write_text(json.dumps(first))
-    (tmp_path / "second.json").write_text(json.dumps(second))
-    run = ["--time-limit", "10", "--quiet"]
-    assert main(["solve", str(tmp_path / "first.json"), "--out", str(tmp_path / "one"), *run]) == 0
-    assert main(["solve", str(tmp_path / "second.json"), "--previous", str(tmp_path / "one" / "schedule.json"),
-                 "--from", "2027-03-22", "--out", str(tmp_path / "two"), *run]) == 0
-    # the Thursday series was cut on 03-22; re-planned again from an earlier date, no block of either
+    # the Thursday series is cut on 03-22; re-planned again from an earlier date, no block of either
     # program is that series any more
-    assert main(["solve", str(tmp_path / "second.json"), "--previous", str(tmp_path / "two" / "schedule.json"),
-                 "--from", "2027-03-15", "--out", str(tmp_path / "three"), *run]) == 0
-    ended = json.loads((tmp_path / "three" / "changes.json").read_text())["program"]["ended"]
+    ended = program_changes_after_two_re_plans(tmp_path, first, second, ("2027-03-22", "2027-03-15"))["ended"]
     assert "?" not in ended
     assert "unidentified series Thu 18:00-21:00" in ended, ended
 
@@ -657,14 +661,6 @@ def test_a_group_moved_to_another_room_is_found_again_by_the_next_re_plan(tmp_pa
             clinicians=[clinician("c1"), clinician("c2")], patients=[patient("P1"), patient("P2")],
             rules={"min_weekly_hours": 3}, weeks=6)
 
-    (tmp_path / "one.json").write_text(json.dumps(program("r1")))
-    (tmp_path / "two.json").write_text(json.dumps(program("r3")))
-    run = ["--time-limit", "10", "--quiet"]
-    assert main(["solve", str(tmp_path / "one.json"), "--out", str(tmp_path / "a"), *run]) == 0
-    assert main(["solve", str(tmp_path / "two.json"), "--previous", str(tmp_path / "a" / "schedule.json"),
-                 "--from", "2027-03-15", "--out", str(tmp_path / "b"), *run]) == 0
     # nothing changes in the second re-plan: X, now in r3 under its old UID, is recognised as X
-    assert main(["solve", str(tmp_path / "two.json"), "--previous", str(tmp_path / "b" / "schedule.json"),
-                 "--from", "2027-03-22", "--out", str(tmp_path / "c"), *run]) == 0
-    program_changes = json.loads((tmp_path / "c" / "changes.json").read_text())["program"]
-    assert program_changes["added"] == program_changes["ended"] == [] and program_changes["unchanged"] == ["X", "Y"]
+    changes = program_changes_after_two_re_plans(tmp_path, program("r1"), program("r3"), ("2027-03-15", "2027-03-22"))
+    assert changes["added"] == changes["ended"] == [] and changes["unchanged"] == ["X", "Y"]
