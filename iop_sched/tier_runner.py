@@ -148,7 +148,8 @@ class TierRunner:
         elif self.best is not None:
             # No better schedule within the budget: keep the previous tier's, at its value for this tier.
             value = int(self.best.value(expression))
-            self.outcomes.append(TierOutcome(tier, "unknown", sign * value,
+            proven = floor is not None and floor >= value  # the earlier schedule is already at the floor
+            self.outcomes.append(TierOutcome(tier, "optimal" if proven else "unknown", sign * value,
                                              None if floor is None else sign * min(floor, value), seconds))
         else:
             self.outcomes.append(TierOutcome(tier, STATUS.get(code, "unknown"), None, None, seconds))

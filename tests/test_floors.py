@@ -69,3 +69,22 @@ def test_out_of_time_a_patient_counts_with_the_charge_that_needs_no_search():
 def test_a_patient_no_week_fits_has_no_floor():
     problem = build(evenings_program())  # two of the evenings give 6 h of the 9 needed
     assert cheapest_week_alone(problem, problem.patients[0], [0, 1], lambda b: True, 1.0) is None
+
+
+
+def test_a_tier_the_search_leaves_unimproved_is_proven_when_its_value_meets_the_floor():
+    from iop_sched.model import TIER_PLACED, TIER_WISHES
+    from iop_sched.tier_runner import TierRunner
+
+    # three evenings, nine hours: the one week there is costs its minutes and one track
+    problem = build(program_dict(blocks=WEEKDAY_EVENINGS[:1] + WEEKDAY_EVENINGS[2:], rules={"min_weekly_hours": 9},
+                                 patients=[patient("P1")]))
+    schedule_model = build_model(problem)
+    parameters = {"num_workers": 1, "random_seed": 0}
+    # the wishes tier's search stops before it starts: only the floor can say the week is the best
+    runner = TierRunner(schedule_model, {TIER_PLACED: parameters, TIER_WISHES: {**parameters, "stop_after_presolve": True}},
+                        time.monotonic())
+    runner.solve_tier(TIER_PLACED, 5.0)
+    runner.solve_tier(TIER_WISHES, 5.0)
+    assert runner.outcomes[-1].value == runner.outcomes[-1].bound == 3 * 180 + 60
+    assert runner.outcomes[-1].status == "optimal"
