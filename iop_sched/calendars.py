@@ -254,8 +254,9 @@ def _staff_summary(problem: Problem, block: Block) -> str:
     return f"{title} ({room})" if room else title
 
 
-def _clinician_label(clinician: Clinician) -> str:
-    return f"{clinician.name} ({clinician.id})" if clinician.name else clinician.id
+def _clinician_label(problem: Problem, clinician: Clinician) -> str:
+    shown = problem.clinician_shown_names[clinician.id]  # never a name that holds a patient's
+    return f"{shown} ({clinician.id})" if shown != clinician.id else clinician.id
 
 
 def _staff_description(problem: Problem, group: "_OpenBlock", viewer: Optional[str]) -> str:
@@ -267,7 +268,7 @@ def _staff_description(problem: Problem, group: "_OpenBlock", viewer: Optional[s
     others = [c for c in group.clinicians if c.id != viewer]
     if others:
         label = "Co-clinicians" if viewer else "Clinicians"
-        lines.append(f"{label}: {', '.join(_clinician_label(c) for c in others)}")
+        lines.append(f"{label}: {', '.join(_clinician_label(problem, c) for c in others)}")
     if block.audience:
         lines.append(f"Audience: {', '.join(block.audience)}")
     lines.append("Telehealth" if problem.modality_of(block) == "telehealth" else "In person")
@@ -395,7 +396,7 @@ def build_calendars(problem: Problem, schedule: dict, now: Optional[datetime] = 
     for clinician in problem.clinicians:
         own = [group for group in groups if clinician.id in {c.id for c in group.clinicians}]
         if own:
-            name = f"{program.name}: {clinician.name or clinician.id}"
+            name = f"{program.name}: {problem.clinician_shown_names[clinician.id]}"
             calendar = _staff_calendar(problem, name, own, clinician, stamp, vtimezone)
             files[f"{CLINICIAN_DIR}/{clinician.id}.ics"] = calendar.to_ical()
     for patient, blocks in _placed_patients(problem, schedule):
@@ -867,7 +868,7 @@ def _calendar_name(owner: _Owner, new_problem: Problem, old_problem: Problem, ol
     for problem in (new_problem, old_problem):
         clinician = next((c for c in problem.clinicians if c.id == owner.id), None)
         if clinician is not None:
-            return f"{program.name}: {clinician.name or clinician.id}"
+            return f"{program.name}: {problem.clinician_shown_names[clinician.id]}"
     return old_name or f"{program.name}: {owner.id}"
 
 

@@ -394,6 +394,25 @@ class Problem(StrictModel):
         """Patient ids made of letters alone, lower-cased: the ones a string of letters could spell by chance."""
         return frozenset(p.id.lower() for p in self.patients if p.id.isascii() and p.id.isalpha())
 
+    @cached_property
+    def clinician_shown_names(self) -> dict[str, str]:
+        """What calendars call each clinician: their name, or their id when the name holds a patient's name.
+
+        A clinician and a patient may share a name (or a clinician's name may contain a patient's,
+        word for word, case aside); no calendar may carry a patient's name, so such a clinician
+        is shown by id.
+        """
+        def words(text: str) -> tuple[str, ...]:
+            return tuple(text.casefold().split())
+
+        patient_names = {words(p.name) for p in self.patients if p.name and words(p.name)}
+
+        def holds_a_patient_name(name: str) -> bool:
+            mine = words(name)
+            return any(mine[i:i + len(other)] == other for other in patient_names for i in range(len(mine)))
+
+        return {c.id: c.name if c.name and not holds_a_patient_name(c.name) else c.id for c in self.clinicians}
+
     def room_of(self, block: Block) -> Optional[Room]:
         if block.room is None:
             return None

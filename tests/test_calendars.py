@@ -701,3 +701,16 @@ def test_riverside_calendars(riverside):
             assert {str(e["SUMMARY"]) for e in events(data)} == {"Appointment"}
     r101 = {str(e.get("LOCATION")) for e in events(files["calendars/patients/R101.ics"])}
     assert r101 == {"410 River St, Room 2 (Oak)", "410 River St, Room 3 (Elm)"}
+
+
+def test_a_clinician_whose_name_holds_a_patients_name_is_shown_by_id():
+    # a clinician and a patient sharing a name: the clinician's calendars would carry a patient's name
+    data = problem_data()
+    data["clinicians"][0]["name"] = "Dr. ana RIVERA"     # holds patient P0001's name, word for word, case aside
+    data["clinicians"][1]["name"] = "Wei Chen-Riveras"   # holds no patient's name as whole words
+    problem = problem_from_data(data)
+    files = build_calendars(problem, make_schedule(problem, DEFAULT_ASSIGNMENT, DEFAULT_STAFF), now=NOW)
+    everything = b"".join(files.values()).decode("utf-8").replace("\r\n ", "").casefold()
+    assert "ana rivera" not in everything
+    assert "wei chen-riveras" in everything  # the other clinician keeps their name
+    assert problem.clinician_shown_names == {"ortiz": "ortiz", "chen": "Wei Chen-Riveras", "idle": "idle"}
