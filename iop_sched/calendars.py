@@ -183,8 +183,8 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     ids on their own are left out, so no id of letters alone can be spelled.
     """
     # the block's day and times too: a group moved to another time is a new series (a new UID), so no client
-    # keeps the old time under the same UID with no SEQUENCE raised. Not its room: a re-plan (--from) carries
-    # a series on to another room under its UID with SEQUENCE raised, and finds it again by this UID.
+    # keeps the old time under the same UID with no SEQUENCE raised. Not its room: a re-plan (--from) finds a
+    # series by this UID, and one with nothing before the date goes on to another room under it.
     parts = [kind, problem.program.name, problem.program.start.isoformat(), block.id, block.day, block.start,
              block.end, *owner]
     banned = problem.letter_only_patient_ids | ({avoid.lower()} if avoid else frozenset())
@@ -413,8 +413,11 @@ def build_calendars(problem: Problem, schedule: dict, now: Optional[datetime] = 
 # old calendar files themselves (UID, SEQUENCE, occurrences), per RFC 5545:
 #
 # - a series that goes on unchanged keeps its bytes; only DTSTAMP is renewed;
-# - a series that goes on with other content (a clinician's patient list, a
-#   closure, a new discharge date) keeps its UID, SEQUENCE + 1;
+# - a series that goes on with other dates (a closure, a new discharge date) keeps
+#   its UID, SEQUENCE + 1; one with another title, room or description (a
+#   clinician's patient list) does so only with nothing before the date: with
+#   sessions already held, it is cut (below) and goes on as a new series, so
+#   the sessions held keep their room and patient list;
 # - a series that stops (or cannot go on at the same wall-clock time) is cut:
 #   UNTIL its last occurrence before the date, SEQUENCE + 1; with no occurrence
 #   before the date left, STATUS:CANCELLED, SEQUENCE + 1;
@@ -719,6 +722,14 @@ def _continued(event: _OldEvent, wanted: _Wanted, tzid: str, history: list[datet
     return Series(first=dates[0], last=dates[-1], excluded=tuple(day for day in grid if day not in present))
 
 
+def _same_details(event: _OldEvent, wanted: _Wanted) -> bool:
+    """Whether the old event already says what `wanted` says: title, place and description (not the dates)."""
+    for key, value in (("SUMMARY", wanted.summary), ("LOCATION", wanted.location), ("DESCRIPTION", wanted.description)):
+        if str(event.component.get(key, "")) != _FORBIDDEN_IN_TEXT.sub("", value or ""):
+            return False
+    return True
+
+
 def _wanted_event(uid: str, stamp: datetime, wanted: _Wanted, series: Series, tzid: str, sequence: int) -> Event:
     """The same event `build_calendars` writes, with SEQUENCE when above 0."""
     event = _new_event(uid, stamp, wanted.summary)
@@ -826,7 +837,9 @@ def _update_events(owner: _Owner, old_events: list[_OldEvent], wanted: list[_Wan
         if event is not None:
             history = history_of(event)
             series = _continued(event, item, tzid, history)
-            if series is not None:
+            # With occurrences before the date, only a series whose details stay goes on under its UID: a new
+            # room, title or patient list on the same event would rewrite the sessions already held too.
+            if series is not None and (not history or _same_details(event, item)):
                 (changes.changed if emit(event.uid, item, series, event) else changes.unchanged).add(item.block.id)
                 continue
             cut(event, history)

@@ -262,17 +262,43 @@ def test_new_series_start_on_or_after_the_date_with_new_uids(changed_week):
     assert len(all_uids) == len(set(all_uids))
 
 
-def test_changed_description_keeps_uid_with_sequence_raised(changed_week):
+def test_changed_description_splits_the_series_so_the_sessions_held_keep_theirs(changed_week):
+    # Wednesday's patient list changes from the date on: the sessions already held keep the old list
+    # (the old series is cut, unchanged otherwise) and a new series carries the new one from the date
     before, after = changed_week["before"], changed_week["after"]
     for path in ("calendars/clinicians/c2.ics", "calendars/program.ics"):
         old = {uid: e for uid, e in vevents(before[path]).items() if e["DTSTART"].dt.weekday() == 2}
         new = {uid: e for uid, e in vevents(after[path]).items() if e["DTSTART"].dt.weekday() == 2}
-        assert set(old) == set(new) and len(new) == 1
-        (uid,) = new
-        assert sequence(new[uid]) == 1
-        assert "P1, P2, P3, P4" in str(old[uid]["DESCRIPTION"])
-        assert "Patients (by id): P1, P3, P5" in str(new[uid]["DESCRIPTION"])
-        assert until(new[uid]) == until(old[uid]) and new[uid]["EXDATE"].to_ical() == old[uid]["EXDATE"].to_ical()
+        assert len(old) == 1 and len(new) == 2
+        (held,) = old
+        cut = new.pop(held)
+        (following,) = new.values()
+        assert sequence(cut) == 1 and str(cut["DESCRIPTION"]) == str(old[held]["DESCRIPTION"])
+        assert "P1, P2, P3, P4" in str(cut["DESCRIPTION"]) and until(cut).date() < FROM
+        assert "Patients (by id): P1, P3, P5" in str(following["DESCRIPTION"]) and sequence(following) == 0
+        assert following["DTSTART"].dt.date() >= FROM
+
+
+def test_a_group_moved_to_another_room_keeps_its_room_in_the_sessions_held(tmp_path):
+    def program(room: str) -> dict:
+        return program_dict(blocks=[block("X", "mon", "18:00", "21:00", room=room)],
+                            rooms=[{"id": "r1", "site": "s", "address": "Room One"},
+                                   {"id": "r2", "site": "s", "address": "Room Two"}],
+                            patients=[patient("P1")], rules={"min_weekly_hours": 3}, weeks=6)
+
+    (tmp_path / "one.json").write_text(json.dumps(program("r1")))
+    (tmp_path / "two.json").write_text(json.dumps(program("r2")))
+    run = ["--time-limit", "10", "--quiet"]
+    assert main(["solve", str(tmp_path / "one.json"), "--out", str(tmp_path / "a"), *run]) == 0
+    assert main(["solve", str(tmp_path / "two.json"), "--previous", str(tmp_path / "a" / "schedule.json"),
+                 "--from", "2027-03-15", "--out", str(tmp_path / "b"), *run]) == 0
+    import vobject
+
+    calendar = vobject.readOne((tmp_path / "b" / "calendars" / "patients" / "P1.ics").read_text())
+    places = {occurrence.date(): event.location.value
+              for event in calendar.vevent_list for occurrence in event.getrruleset(addRDate=True)}
+    assert {places[date(2027, 3, 1)], places[date(2027, 3, 8)]} == {"Room One"}  # as they were held
+    assert {place for day, place in places.items() if day >= date(2027, 3, 15)} == {"Room Two"}
 
 
 @pytest.mark.parametrize("reader", ["icalendar", "vobject"])
