@@ -97,6 +97,10 @@ def _kinds_in_turn(suggestions: list[Suggestion]) -> list[Suggestion]:
     return ordered
 
 
+#: Bounds a schedule reports when its tier 1 was solved under a condition (`iop_sched.solve`).
+CONDITIONAL_BOUNDS = ("placed_bound_holding_pins", "placed_bound_keeping_previous")
+
+
 def suggest(problem: Problem, schedule: dict, document: Optional[dict] = None, *,
             check_seconds: float = DEFAULT_CHECK_SECONDS, limit: Optional[int] = 20) -> list[Suggestion]:
     """Verified suggestions, best gain first.
@@ -109,6 +113,13 @@ def suggest(problem: Problem, schedule: dict, document: Optional[dict] = None, *
     if document is None:
         document = problem.model_dump(mode="json", exclude_none=True)
     bound = int(schedule["stats"]["placed_bound"])
+    if any(key in schedule["stats"] for key in CONDITIONAL_BOUNDS):
+        # Tier 1 was solved with pins held or the previously placed kept: placed_bound is then the number of
+        # patients, and no change could beat it. The most that can be placed is proven here as each candidate
+        # is checked (patients placed only), so a gain is measured against the same question.
+        baseline = solve_model(problem, time_limit=check_seconds, tiers=(TIER_PLACED,))
+        proven = baseline.tiers[0].bound if baseline.tiers else None
+        bound = int(proven) if proven is not None else len(problem.patients)
     placed_before = {entry["id"] for entry in schedule["patients"] if entry["placed"]}
     verified = []
     for suggestion in candidates(problem, document, schedule)[: limit or None]:

@@ -163,3 +163,18 @@ def test_a_group_that_can_never_open_gives_no_hours_toward_a_whole_week():
     schedule = solve_checked(problem).to_dict()
     found = [s for s in suggest(problem, schedule, document) if s.kind == "new_block" and len(s.patch) == 2]
     assert found and sorted(found[0].newly_placed) == ["R122", "R124", "R126"]
+
+
+def test_pins_that_hold_do_not_hide_the_suggestions():
+    # with pins, tier 1 is solved with them held and placed_bound is the number of patients: gains are then
+    # measured against the most that can be placed, proven as each candidate is checked
+    document = json.loads(acceptance_path().read_text())
+    first = solve_checked(problem_from_data(json.loads(json.dumps(document)))).to_dict()
+    placed = next(entry for entry in first["patients"] if entry["placed"])
+    index = next(i for i, p in enumerate(document["patients"]) if p["id"] == placed["id"])
+    document["patients"][index]["pinned_blocks"] = placed["blocks"][:1]
+    problem = problem_from_data(json.loads(json.dumps(document)))
+    schedule = solve_checked(problem).to_dict()
+    assert schedule["stats"]["pins"]["held"] == 1 and schedule["stats"]["placed_bound"] == len(problem.patients)
+    found = suggest(problem, schedule, document)
+    assert any(s.placed_gain == 3 and sorted(s.newly_placed) == ["R122", "R124", "R126"] for s in found), found
