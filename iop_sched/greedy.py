@@ -406,19 +406,18 @@ def first_come_first_served(
             them = "the group was" if len(cancelled[p]) == 1 else "the groups were"
             sentence = (f"First come, first served gave them a week, but at the end of intake too few patients had "
                         f"joined {lost}; {them} cancelled and the week no longer held.")
-            entry["reasons"] = [sentence] + [r for r in entry["reasons"] if not _is_competition(r)]
-            entry["why"] = [{"code": "fcfs_cancelled", "blocks": [blocks[b].id for b, _ in cancelled[p]]}] + [
-                w for w in entry["why"] if w.get("code") != "competition"]
+            _replace_competition(entry, sentence, {"code": "fcfs_cancelled", "blocks": [blocks[b].id for b, _ in cancelled[p]]})
         elif any(w.get("code") == "competition" for w in entry["why"]):
             sentence = (f"First come, first served: at their turn ({turn_of[p]} of {len(problem.patients)} "
                         f"by admission date) no week could be made of the groups they can reach with the seats, "
                         f"rooms and clinicians still free.")
-            entry["reasons"] = [sentence] + [r for r in entry["reasons"] if not _is_competition(r)]
-            entry["why"] = [{"code": "fcfs_turn", "turn": turn_of[p]}] + [
-                w for w in entry["why"] if w.get("code") != "competition"]
+            _replace_competition(entry, sentence, {"code": "fcfs_turn", "turn": turn_of[p]})
     return document
 
 
-def _is_competition(reason: str) -> bool:
-    """The solver's 'not alongside the others' sentence, replaced by what FCFS actually did."""
-    return reason.startswith("Could be placed with the program to themselves")
+def _replace_competition(entry: dict, sentence: str, why: dict) -> None:
+    """Put what FCFS actually did first, in place of the solver's "not in this schedule" reason (reasons and why
+    run in parallel, one entry each)."""
+    kept = [k for k, item in enumerate(entry["why"]) if item.get("code") != "competition"]
+    entry["reasons"] = [sentence] + [entry["reasons"][k] for k in kept]
+    entry["why"] = [why] + [entry["why"][k] for k in kept]

@@ -27,7 +27,7 @@ from .constraints.staffing import too_few_clinicians
 from .explanation import Explanation
 from .schema import Patient, Problem
 from .week_alone import week_alone_model
-from .weektime import DAY_NAMES, DAYS, MINUTES_PER_DAY, describe_interval, format_clock
+from .weektime import DAY_NAMES, DAYS, MINUTES_PER_DAY, describe_interval, format_clock, intervals_overlap
 
 
 def _groups(count: int) -> str:
@@ -70,7 +70,8 @@ def _explain_outside_dates(problem: Problem, patient: Patient, explanation: Expl
         when = f"Admitted {patient.admitted}, after the program's last date {program.last_date}"
     else:
         when = f"Discharged {patient.discharge}, before the program starts on {program.start}"
-    explanation.add(f"{when}: no session falls in their dates, so patients who can come take the seats first.",
+    explanation.add(f"{when}: no session falls in their dates, so they are placed only where that takes no seat "
+                    "from a patient who can come.",
                     "outside_program_dates", admitted=str(patient.admitted) if patient.admitted else None,
                     discharge=str(patient.discharge) if patient.discharge else None)
 
@@ -112,9 +113,24 @@ def _explain_alone(problem: Problem, patient: Patient, blocks: list[int], explan
         explanation.add(f"Attends only at {', '.join(patient.sites or [])}: {_groups(len(removed['site']))} elsewhere.",
                         "site", blocks=removed["site"])
     if removed.get("audience"):
-        explanation.add(f"{_groups(len(removed['audience']))} for another audience (e.g. "
-                        f"{', '.join(sorted({t for b in problem.blocks if b.id in removed['audience'] for t in b.audience}))}).",
+        lacking = sorted({tag for b in problem.blocks if b.id in removed["audience"] for tag in b.audience
+                          if tag not in patient.all_tags})
+        explanation.add(f"{_groups(len(removed['audience']))} for another audience (e.g. {', '.join(lacking)}).",
                         "audience", blocks=removed["audience"])
+    # groups the patient may join but no day or week of theirs could hold (the eligibility leaves them out)
+    day_limit, weekly_most = problem.max_minutes_per_day(), problem.max_minutes_for(patient)
+    refused = {block_id for ids in removed.values() for block_id in ids}
+    longer_than_day = [b.id for b in problem.blocks if b.id not in refused and day_limit is not None and b.minutes > day_limit]
+    longer_than_week = [b.id for b in problem.blocks if b.id not in refused and b.id not in longer_than_day
+                        and b.minutes > weekly_most]
+    if longer_than_day:
+        explanation.add(f"{_groups(len(longer_than_day))} longer than the {_hours(day_limit)} a day allows: "
+                        f"{', '.join(longer_than_day[:5])}{', ...' if len(longer_than_day) > 5 else ''}.",
+                        "longer_than_a_day", blocks=longer_than_day, max_hours_per_day=day_limit / 60)
+    if longer_than_week:
+        explanation.add(f"{_groups(len(longer_than_week))} longer than their weekly maximum of {_hours(weekly_most)}: "
+                        f"{', '.join(longer_than_week[:5])}{', ...' if len(longer_than_week) > 5 else ''}.",
+                        "longer_than_their_week", blocks=longer_than_week, max_hours=weekly_most / 60)
     if not blocks:
         explanation.add("No group of the week that can open is reachable."
                         if any(entry["code"] == "never_opens" for entry in explanation.why)
@@ -137,8 +153,16 @@ def _explain_alone(problem: Problem, patient: Patient, blocks: list[int], explan
             explanation.add(f"Needs {count} {topic.replace('_', ' ')} group{'s' if count > 1 else ''} a week; "
                             f"{len(on_topic) or 'none'} reachable.", "topic", topic=topic, needed=count, reachable=on_topic)
     if not short_of_week and not missing_topic:
-        explanation.add(f"{week_text}, but no combination of them meets {needed_text} together with the limits on "
-                        "hours per day and overlapping groups.", "no_combination", **details)
+        limits = [f"their weekly maximum of {_hours(weekly_most)}"]
+        if day_limit is not None:
+            limits.append(f"at most {_hours(day_limit)} a day")
+        if any(intervals_overlap(problem.blocks[a].interval, problem.blocks[b].interval) for a in blocks for b in blocks if a < b):
+            limits.append("no two overlapping groups")
+        if any(count > 0 for count in problem.required_topics_for(patient).values()):
+            limits.append("their required topics")
+        explanation.add(f"{week_text}, but no combination of them meets {needed_text} within "
+                        f"{', '.join(limits[:-1]) + ' and ' + limits[-1] if len(limits) > 1 else limits[0]}.",
+                        "no_combination", **details)
 
 
 def _explain_with_others(problem: Problem, blocks: list[int], schedule: dict, explanation: Explanation) -> None:
@@ -164,10 +188,10 @@ def _explain_with_others(problem: Problem, blocks: list[int], schedule: dict, ex
         parts.append(f"open with seats left: {', '.join(open_with_room)}")
     stats = schedule.get("stats", {})
     proven = stats.get("placed_bound") is not None and stats.get("placed_bound") == stats.get("placed")
-    tail = (" The number placed is proven to be the most possible, so placing them would cost another patient's place."
-            if proven else "")
+    tail = (" The number placed is proven to be the most possible, so no schedule places them without leaving out "
+            "someone placed here." if proven else "")
     explanation.add(
-        "Could be placed with the program to themselves, but not alongside the others: of the groups they can reach, "
+        "A week of the groups they can reach fits their own rules, but not in this schedule: of those groups, "
         + "; ".join(parts) + "." + tail,
         "competition", full=full, closed=closed, open=open_with_room, proven_optimal=proven)
 

@@ -25,7 +25,8 @@ def test_patient_kept_out_by_competition_is_told_so():
                                           rules={"min_weekly_hours": 3}))
     loser = next(w for w in schedule.patients if not w.placed)
     assert loser.why[0]["code"] == "competition" and loser.why[0]["full"] == ["only"]
-    assert "not alongside the others" in loser.reasons[0]
+    assert "fits their own rules, but not in this schedule" in loser.reasons[0]
+    assert "no schedule places them without leaving out someone placed here" in loser.reasons[0]
 
 
 def test_missing_topic_is_named():
@@ -270,3 +271,39 @@ def test_program_hours_in_conflict_leave_only_the_population_they_reach_unplaced
     adult = week(schedule, "A1")
     assert not adult.placed
     assert adult.why == [{"code": "hours_conflict", "min_hours": 9, "max_hours": 8}]
+
+
+def test_groups_no_day_or_week_of_theirs_can_hold_are_named_with_the_rule():
+    blocks = [block(day, day, "09:00", "13:00", room="r1") for day in ("mon", "wed")] + [block("fri", "fri", "09:00", "12:00", room="r1")]
+    data = program_dict(blocks=blocks, patients=[patient("P1")], rules={"min_weekly_hours": 6, "max_hours_per_day": 3})
+    p1 = week(solve_checked(data), "P1")
+    assert p1.reasons[0] == "2 groups longer than the 3 h a day allows: mon, wed."
+    assert p1.why[0]["code"] == "longer_than_a_day"
+    data = program_dict(blocks=blocks[:2], patients=[patient("P1", max_weekly_hours=3)], rules={"min_weekly_hours": 1})
+    p1 = week(solve_checked(data), "P1")
+    assert p1.reasons[0] == "2 groups longer than their weekly maximum of 3 h: mon, wed."
+
+
+def test_no_combination_names_the_rules_that_are_there():
+    blocks = [block(day, day, "09:00", "13:00", room="r1") for day in ("mon", "wed", "fri")]
+    data = program_dict(blocks=blocks, patients=[patient("P1")], rules={"min_weekly_hours": 6, "max_weekly_hours": 7})
+    reasons = week(solve_checked(data), "P1").reasons
+    assert reasons[-1].endswith("but no combination of them meets 6 h within their weekly maximum of 7 h.")
+
+
+def test_audience_examples_are_tags_the_patient_lacks():
+    blocks = [block("w", "mon", "09:00", "12:00", room="r1", audience=["women", "adult"]),
+              block("a", "wed", "09:00", "12:00", room="r1", audience=["adolescent"])]
+    data = program_dict(blocks=blocks, patients=[patient("P1")], rules={"min_weekly_hours": 3})
+    reasons = week(solve_checked(data), "P1").reasons
+    assert reasons[0] == "2 groups for another audience (e.g. adolescent, women)."  # not "adult": they are one
+
+
+def test_alone_and_unplaceable_for_want_of_clinician_hours_is_not_told_of_competition():
+    # the only patient: a week fits their own rules, but the only clinician may work 3 h of the 6 h needed
+    blocks = [block(day, day, "09:00", "12:00", room="r1") for day in ("mon", "wed")]
+    data = program_dict(blocks=blocks, patients=[patient("P1")], rules={"min_weekly_hours": 6},
+                        clinicians=[clinician("c1", max_weekly_hours=3)])
+    reasons = week(solve_checked(data), "P1").reasons
+    assert "cost another patient's place" not in " ".join(reasons)
+    assert any(reason.startswith("Clinician hours used up") for reason in reasons), reasons
