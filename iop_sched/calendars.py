@@ -920,7 +920,8 @@ def build_calendar_update(old_problem: Problem, old_schedule: dict, new_problem:
 
     `changes.json` (format iop-sched-changes/1) lists, per patient and clinician
     whose calendar changed, the block ids `added`, `ended`, `changed` (the
-    series goes on, updated) and `unchanged`; `program` does the same for
+    group goes on, updated: in place, or as its old series cut and a new one)
+    and `unchanged`; `program` does the same for
     program.ics. It is for the clinic (it names patients by id), not for patients.
     """
     from_day = _from_date(from_date)
