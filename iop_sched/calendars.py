@@ -725,7 +725,7 @@ def _continued(event: _OldEvent, wanted: _Wanted, tzid: str, history: list[datet
 def _same_details(event: _OldEvent, wanted: _Wanted) -> bool:
     """Whether the old event already says what `wanted` says: title, place and description (not the dates)."""
     for key, value in (("SUMMARY", wanted.summary), ("LOCATION", wanted.location), ("DESCRIPTION", wanted.description)):
-        if str(event.component.get(key, "")) != _FORBIDDEN_IN_TEXT.sub("", value or ""):
+        if str(event.component.get(key, "")) != str(_text(value or "")):
             return False
     return True
 

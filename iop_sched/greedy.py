@@ -13,10 +13,9 @@ from collections import defaultdict
 from typing import Any, Optional, Sequence
 
 from .constraints.availability import Eligibility, compute_eligibility
-from .schema import Problem
+from .schema import SCHEDULE_FORMAT, Problem
 from .weektime import MINUTES_PER_DAY, describe_interval
 
-SCHEDULE_FORMAT = "iop-sched-schedule/1"
 
 #: Default cap on the week combinations (search nodes) tried per patient by first come, first served.
 FCFS_MAX_NODES = 2000

@@ -231,8 +231,9 @@ def read_document(path: Union[str, Path]) -> bytes:
     """A document's bytes, read once (a pipe such as /dev/stdin cannot be read twice)."""
     path = Path(path)
     try:
-        if path.is_file() and path.stat().st_size > MAX_DOCUMENT_BYTES:
-            raise ProblemError([f"{path}: {path.stat().st_size} bytes is larger than the {MAX_DOCUMENT_BYTES} bytes accepted"])
+        size = path.stat().st_size if path.is_file() else 0  # a pipe has no size: the read below stops it
+        if size > MAX_DOCUMENT_BYTES:
+            raise ProblemError([f"{path}: {size} bytes is larger than the {MAX_DOCUMENT_BYTES} bytes accepted"])
         with open(path, "rb") as handle:
             text = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as error:

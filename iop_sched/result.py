@@ -14,10 +14,9 @@ from typing import Any, Optional
 
 import pandas as pd
 
-from .schema import Problem
+from .schema import SCHEDULE_FORMAT, Problem
 from .weektime import DAYS
 
-SCHEDULE_FORMAT = "iop-sched-schedule/1"
 
 
 @dataclass

@@ -29,6 +29,7 @@ from pydantic import (
 from .weektime import DAYS, MINUTES_PER_DAY, day_index, parse_clock, window_interval
 
 FORMAT = "iop-sched/1"
+SCHEDULE_FORMAT = "iop-sched-schedule/1"  # the schedule document (`schedule.json`)
 POPULATIONS = ("adult", "adolescent")
 DEFAULT_MIN_WEEKLY_HOURS = {"adult": 9.0, "adolescent": 6.0}
 DEFAULT_MAX_WEEKLY_HOURS = 19.0
@@ -511,9 +512,7 @@ def problem_json_schema() -> dict:
                      "additionalProperties": False}
     definitions = schema.get("$defs", {})
     for name in ("min_weekly_hours", "max_weekly_hours"):
-        prop = definitions["Rules"]["properties"][name]
-        prop.pop("anyOf", None)
-        prop["anyOf"] = [hours, by_population]
+        definitions["Rules"]["properties"][name]["anyOf"] = [hours, by_population]
     for model in ("Window", "BusyWindow", "Block"):
         for name in ("start", "end"):
             prop = definitions.get(model, {}).get("properties", {}).get(name)

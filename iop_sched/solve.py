@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from .constraints import continuity, pins, symmetry
-from .constraints.base import TIER_PINS
+from .constraints.base import CONDITIONAL_BOUND_KEYS, TIER_PINS
 from .decompose import as_minimised, independent_parts, leading_separable, solve_parts
 from .model import (FAMILIES, REPLANNING_TIERS, TIER_CHANGES, TIER_COSTS, TIER_KEEP, TIER_PLACED,
                     TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model)
@@ -313,9 +313,9 @@ def solve(
     # that holds under that condition only: report it as such, and only the trivial bound as placed_bound.
     conditional = []
     if any(t.tier == TIER_PINS for t in outcome.tiers):
-        conditional.append("placed_bound_holding_pins")
+        conditional.append(CONDITIONAL_BOUND_KEYS[TIER_PINS])
     if outcome.previous is not None:
-        conditional.append("placed_bound_keeping_previous")
+        conditional.append(CONDITIONAL_BOUND_KEYS[TIER_KEEP])
     for key in conditional:
         stats[key] = stats["placed_bound"]
     if conditional:

@@ -22,7 +22,7 @@ import json
 from typing import Optional
 
 from .constraints.availability import Refusal, patient_refusal
-from .constraints.base import TIER_PLACED
+from .constraints.base import CONDITIONAL_BOUND_KEYS, TIER_PLACED
 from .loading import ProblemError, problem_from_data
 from .new_capacity import ClinicianLoad, extra_clinician_candidates, new_block_candidates
 from .patches import Suggestion, apply_patch
@@ -97,10 +97,6 @@ def _kinds_in_turn(suggestions: list[Suggestion]) -> list[Suggestion]:
     return ordered
 
 
-#: Bounds a schedule reports when its tier 1 was solved under a condition (`iop_sched.solve`).
-CONDITIONAL_BOUNDS = ("placed_bound_holding_pins", "placed_bound_keeping_previous")
-
-
 def suggest(problem: Problem, schedule: dict, document: Optional[dict] = None, *,
             check_seconds: float = DEFAULT_CHECK_SECONDS, limit: Optional[int] = 20) -> list[Suggestion]:
     """Verified suggestions, best gain first.
@@ -113,7 +109,7 @@ def suggest(problem: Problem, schedule: dict, document: Optional[dict] = None, *
     if document is None:
         document = problem.model_dump(mode="json", exclude_none=True)
     bound = int(schedule["stats"]["placed_bound"])
-    if any(key in schedule["stats"] for key in CONDITIONAL_BOUNDS):
+    if any(key in schedule["stats"] for key in CONDITIONAL_BOUND_KEYS.values()):
         # Tier 1 was solved with pins held or the previously placed kept: placed_bound is then the number of
         # patients, and no change could beat it. The most that can be placed is proven here as each candidate
         # is checked (patients placed only), so a gain is measured against the same question.

@@ -34,9 +34,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from .schema import Block, Clinician, Patient, Problem
+from .schema import SCHEDULE_FORMAT, Block, Clinician, Patient, Problem
 
-SCHEDULE_FORMAT = "iop-sched-schedule/1"
 STATUSES = ("optimal", "feasible", "infeasible", "unknown")
 HOURS_TOLERANCE = 1e-6
 

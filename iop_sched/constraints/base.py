@@ -13,6 +13,9 @@ TIER_WISHES = 2
 TIER_COSTS = 3
 TIER_CHANGES = 4   # re-planning only: fewest changed assignments (solved right after TIER_PLACED)
 TIERS = (TIER_PLACED, TIER_WISHES, TIER_COSTS)
+#: Where a schedule reports tier 1's bound when a tier before it held it to a condition (`placed_bound`
+#: is then the number of patients).
+CONDITIONAL_BOUND_KEYS = {TIER_PINS: "placed_bound_holding_pins", TIER_KEEP: "placed_bound_keeping_previous"}
 REPLANNING_TIERS = (TIER_KEEP, TIER_PLACED, TIER_CHANGES, TIER_WISHES, TIER_COSTS)
 #: Tiers whose quantity is maximised (their terms are written as minus the count).
 MAXIMISED_TIERS = frozenset({TIER_PINS, TIER_KEEP, TIER_PLACED})

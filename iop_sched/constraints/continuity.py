@@ -21,7 +21,7 @@ from typing import Callable
 
 from ortools.sat.python import cp_model
 
-from ..schema import Problem
+from ..schema import SCHEDULE_FORMAT, Problem
 from .availability import Eligibility
 from .base import TIER_CHANGES, TIER_KEEP, ObjectiveTerm, Variables
 
@@ -70,9 +70,6 @@ class PreviousSchedule:
         return previous
 
 
-PREVIOUS_FORMAT = "iop-sched-schedule/1"
-
-
 def _strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
@@ -86,8 +83,8 @@ def previous_faults(document: object) -> list[str]:
     """
     if not isinstance(document, dict):
         return ["(document): must be a schedule document (a JSON object)"]
-    if document.get("format") != PREVIOUS_FORMAT:
-        return [f"format: must be {PREVIOUS_FORMAT!r} (a schedule document), not {document.get('format')!r}"]
+    if document.get("format") != SCHEDULE_FORMAT:
+        return [f"format: must be {SCHEDULE_FORMAT!r} (a schedule document), not {document.get('format')!r}"]
     faults = []
     for list_name, keys in (("patients", {"id": str, "placed": bool, "blocks": list}),
                             ("blocks", {"id": str, "patients": list, "clinicians": list})):

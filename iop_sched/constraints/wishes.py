@@ -134,12 +134,11 @@ def cheapest_week_alone(problem: Problem, patient: Patient, blocks: list[int],
     code = solver.solve(model)
     if code == cp_model.INFEASIBLE:
         return None  # never placed, in any schedule
-    outside = OUTSIDE_PROGRAM_WEIGHT if problem.has_no_date_in_program(patient) else 0
     if code == cp_model.OPTIMAL:
-        return int(round(solver.objective_value)) + outside
+        return int(round(solver.objective_value)) + _outside_program_charge(problem, patient)
     floor = least_charge(problem, patient)
     if math.isfinite(solver.best_objective_bound):
-        floor = max(floor, math.ceil(solver.best_objective_bound - 1e-6) + outside)
+        floor = max(floor, math.ceil(solver.best_objective_bound - 1e-6) + _outside_program_charge(problem, patient))
     return floor
 
 
@@ -153,5 +152,8 @@ def week_alone_signature(problem: Problem, patient: Patient, blocks: list[int]) 
 
 def least_charge(problem: Problem, patient: Patient) -> int:
     """What this family charges any placed patient, without looking at their groups: their weekly minimum and one track."""
-    outside = OUTSIDE_PROGRAM_WEIGHT if problem.has_no_date_in_program(patient) else 0
-    return problem.min_minutes_for(patient) + WISH_WEIGHT + outside
+    return problem.min_minutes_for(patient) + WISH_WEIGHT + _outside_program_charge(problem, patient)
+
+
+def _outside_program_charge(problem: Problem, patient: Patient) -> int:
+    return OUTSIDE_PROGRAM_WEIGHT if problem.has_no_date_in_program(patient) else 0
