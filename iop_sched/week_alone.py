@@ -15,7 +15,7 @@ from collections import defaultdict
 from ortools.sat.python import cp_model
 
 from .schema import Patient, Problem
-from .weektime import MINUTES_PER_DAY
+from .weektime import MINUTES_PER_DAY, overlap_cliques
 
 
 def week_alone_model(problem: Problem, patient: Patient, blocks: list[int]) -> tuple[cp_model.CpModel, dict[int, cp_model.IntVar]]:
@@ -40,12 +40,8 @@ def week_alone_model(problem: Problem, patient: Patient, blocks: list[int]) -> t
             model.add(cp_model.LinearExpr.weighted_sum([attend[b] for b in day_blocks],
                                                        [minutes[b] for b in day_blocks]) <= problem.max_minutes_per_day())
     model.add(cp_model.LinearExpr.sum(day_used) >= rules.min_days_per_week)
-    for first in blocks:
-        for second in blocks:
-            if first < second:
-                a, b = problem.blocks[first].interval, problem.blocks[second].interval
-                if a[0] < b[1] and b[0] < a[1]:
-                    model.add_at_most_one([attend[first], attend[second]])
+    for clique in overlap_cliques({b: problem.blocks[b].interval for b in blocks}):
+        model.add_at_most_one([attend[b] for b in clique])
     for topic, count in problem.required_topics_for(patient).items():
         model.add(cp_model.LinearExpr.sum([attend[b] for b in blocks if problem.blocks[b].topic == topic]) >= count)
     return model, attend
