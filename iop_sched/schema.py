@@ -399,18 +399,18 @@ class Problem(StrictModel):
     def clinician_shown_names(self) -> dict[str, str]:
         """What calendars call each clinician: their name, or their id when the name holds a patient's name.
 
-        A clinician and a patient may share a name (or a clinician's name may contain a patient's,
-        word for word, case aside); no calendar may carry a patient's name, so such a clinician
-        is shown by id.
+        A clinician and a patient may share a name, or a clinician's name may contain a patient's
+        ("Carmen Kowalski" holds "Carmen Kowal"; case and runs of spaces aside); no calendar may
+        carry a patient's name, not even inside a longer word, so such a clinician is shown by id.
         """
-        def words(text: str) -> tuple[str, ...]:
-            return tuple(text.casefold().split())
+        def normalised(text: str) -> str:
+            return " ".join(text.casefold().split())
 
-        patient_names = {words(p.name) for p in self.patients if p.name and words(p.name)}
+        patient_names = {normalised(p.name) for p in self.patients if p.name and normalised(p.name)}
 
         def holds_a_patient_name(name: str) -> bool:
-            mine = words(name)
-            return any(mine[i:i + len(other)] == other for other in patient_names for i in range(len(mine)))
+            mine = normalised(name)
+            return any(other in mine for other in patient_names)
 
         return {c.id: c.name if c.name and not holds_a_patient_name(c.name) else c.id for c in self.clinicians}
 

@@ -714,3 +714,14 @@ def test_a_clinician_whose_name_holds_a_patients_name_is_shown_by_id():
     assert "ana rivera" not in everything
     assert "wei chen-riveras" in everything  # the other clinician keeps their name
     assert problem.clinician_shown_names == {"ortiz": "ortiz", "chen": "Wei Chen-Riveras", "idle": "idle"}
+
+
+def test_a_clinician_whose_name_holds_a_patients_name_inside_a_longer_word_is_shown_by_id():
+    # a checker that looks for the patient's name as text finds "Ana Rivera" in "Ana Riveraslo" too
+    data = problem_data()
+    data["clinicians"][1]["name"] = "Dr  ANA  Riveraslo"
+    problem = problem_from_data(data)
+    files = build_calendars(problem, make_schedule(problem, DEFAULT_ASSIGNMENT, DEFAULT_STAFF), now=NOW)
+    everything = b"".join(files.values()).decode("utf-8").replace("\r\n ", "").casefold()
+    assert "ana rivera" not in " ".join(everything.split())
+    assert problem.clinician_shown_names["chen"] == "chen"
