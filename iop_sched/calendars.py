@@ -864,8 +864,11 @@ def _update_events(owner: _Owner, old_events: list[_OldEvent], wanted: list[_Wan
         if id(event) in block_of:  # it had occurrences on or after the date
             cut(event, history_of(event))
             changes.ended.add(block_of[id(event)] or _unidentified(event))
-        else:
+        else:  # all held before the date (or cancelled): it stays as it was
             keep(event)
+            block_id = _identify(event, owner, problems, old_blocks) if event.occurrences else None
+            if block_id is not None and block_id not in changes.added | changes.changed | changes.ended:
+                changes.unchanged.add(block_id)
 
     order = [event.uid for event in old_events] + appended
     unique = list(dict.fromkeys(order))

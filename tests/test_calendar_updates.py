@@ -159,6 +159,7 @@ def test_unchanged_schedule_changes_nothing_but_dtstamp(changed_week):
         assert changes["format"] == "iop-sched-changes/1" and changes["from"] == from_date.isoformat()
         assert changes["patients"] == {} and changes["clinicians"] == {}
         assert changes["program"]["added"] == changes["program"]["ended"] == changes["program"]["changed"] == []
+        assert changes["program"]["unchanged"] == ["mon", "wed"]  # also from a date after the program's end
 
 
 def test_without_old_calendars_they_are_rebuilt_from_the_previous_schedule(changed_week):
