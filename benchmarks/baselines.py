@@ -321,8 +321,9 @@ def highs_mip(
     (TIER_BUDGET_SHARE) and counts building the model. `tiers` < 3 stops early; the
     status is "optimal" only when all three tiers were solved and proven, "feasible"
     with any schedule, "unknown" when HiGHS returned none (the empty schedule is given).
-    `link_rows` adds attend <= open for every eligible pair (tighter LP; not in the
-    CP-SAT model, where size <= capacity * open implies them).
+    `link_rows` adds attend <= open for every eligible pair (tighter LP), as the CP-SAT
+    model does (`constraints.group_size`); without them size <= capacity * open implies
+    them for schedules but not for the LP.
     """
     import highspy
 

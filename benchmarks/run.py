@@ -116,7 +116,7 @@ def _highs(problem, time_limit: float, seed: int, trace: list) -> tuple[dict, di
     """The same model as a MIP on HiGHS; only the end of tier 1 is known (build + tier-1 seconds)."""
     from benchmarks.baselines import highs_mip
 
-    document = highs_mip(problem, time_limit, tiers=3, link_rows=False, explain=False, seed=seed)
+    document = highs_mip(problem, time_limit, tiers=3, explain=False, seed=seed)  # attend <= open, as iop_sched
     stats = document["stats"]
     tiers = stats.get("tiers") or []
     tier1_end = float(stats.get("build_seconds", 0.0)) + (float(tiers[0]["seconds"]) if tiers else 0.0)

@@ -149,6 +149,24 @@ def test_group_maximum_size_and_room_capacity():
     assert solve_checked(program_dict(blocks=blocks, patients=three, rooms=small_room)).placed == 1
 
 
+def test_the_lp_sees_that_a_shut_group_seats_nobody():
+    """attend <= open for every eligible pair: redundant for schedules, but the LP bound on large programs needs it.
+
+    Without these rows a group open by a fraction in the LP seats whole patients (large seed 0: a
+    tier-1 bound of 529 instead of 514, benchmarks/RESULTS.md); nothing else in the model states them.
+    """
+    from iop_sched.model import build_model
+    from programs import build
+
+    problem = build(program_dict(blocks=three_evenings(min_size=2), patients=[patient("P1"), patient("P2")]))
+    built = build_model(problem)
+    rows = {tuple(c.linear.vars) for c in built.model.proto.constraints
+            if list(c.linear.coeffs) == [1, -1] and len(c.linear.domain) == 2 and c.linear.domain[1] == 0
+            and not c.enforcement_literal}
+    expected = {(var.index, built.variables.open[b].index) for (p, b), var in built.variables.attend.items()}
+    assert expected and expected <= rows
+
+
 # ---- staffing ----
 
 def test_credentials_required():
