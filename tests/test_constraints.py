@@ -161,8 +161,8 @@ def test_the_lp_sees_that_a_shut_group_seats_nobody():
     problem = build(program_dict(blocks=three_evenings(min_size=2), patients=[patient("P1"), patient("P2")]))
     built = build_model(problem)
     rows = {tuple(c.linear.vars) for c in built.model.proto.constraints
-            if list(c.linear.coeffs) == [1, -1] and len(c.linear.domain) == 2 and c.linear.domain[1] == 0
-            and not c.enforcement_literal}
+            if c.has_linear() and list(c.linear.coeffs) == [1, -1] and len(c.linear.domain) == 2
+            and c.linear.domain[1] == 0 and not c.enforcement_literal}  # has_linear first: reading sets the field
     expected = {(var.index, built.variables.open[b].index) for (p, b), var in built.variables.attend.items()}
     assert expected and expected <= rows
 
