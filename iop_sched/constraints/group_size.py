@@ -37,8 +37,9 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
         model.add(size <= capacity * is_open)
         # Redundant for integer schedules (the row above closes a block's seats when it is shut), but in
         # the LP a block open by a fraction lends a whole seat; these rows stop that, and CP-SAT does not
-        # derive them into its LP itself. Large seed 0, tier 1, 45 s: bound 514 against 529 (500 placed
-        # against 497-499); medium programs prove as soon as without them (benchmarks/RESULTS.md).
+        # derive them into its LP itself. Large seed 0, tier 1: bound 514-517 in every run against 529 (on
+        # seeds 1 and 2 within the bound's run-to-run spread); medium programs prove as soon as without
+        # them (benchmarks/RESULTS.md, sixth session).
         for var in members:
             model.add(var <= is_open)
     return []
