@@ -5,7 +5,8 @@ Every solve goes through the independent validator (`programs.solve_checked`).
 
 from __future__ import annotations
 
-from programs import (block, clinician, patient, program_dict, solve_checked, three_evenings, week,
+from iop_sched.model import build_model
+from programs import (block, build, clinician, patient, program_dict, solve_checked, three_evenings, week,
                       window)
 
 
@@ -155,9 +156,6 @@ def test_the_lp_sees_that_a_shut_group_seats_nobody():
     Without these rows a group open by a fraction in the LP seats whole patients (large seed 0: a
     tier-1 bound of 529 instead of 514, benchmarks/RESULTS.md); nothing else in the model states them.
     """
-    from iop_sched.model import build_model
-    from programs import build
-
     problem = build(program_dict(blocks=three_evenings(min_size=2), patients=[patient("P1"), patient("P2")]))
     built = build_model(problem)
     rows = {tuple(c.linear.vars) for c in built.model.proto.constraints
