@@ -858,6 +858,7 @@ def _update_events(owner: _Owner, old_events: list[_OldEvent], wanted: list[_Wan
             uid = _since_uid(new_problem, owner, item.block, first_start, salt)
         emit(uid, item, item.series, by_uid.get(uid))  # an old cancelled series of that UID comes back
 
+    held: list[_OldEvent] = []
     for event in old_events:
         if event.uid in result:
             continue
@@ -866,13 +867,50 @@ def _update_events(owner: _Owner, old_events: list[_OldEvent], wanted: list[_Wan
             changes.ended.add(block_of[id(event)] or _unidentified(event))
         else:  # all held before the date (or cancelled): it stays as it was
             keep(event)
-            block_id = _identify(event, owner, problems, old_blocks) if event.occurrences else None
-            if block_id is not None and block_id not in changes.added | changes.changed | changes.ended:
-                changes.unchanged.add(block_id)
+            if event.occurrences:
+                held.append(event)
+    # a group whose sessions were all held is unchanged, unless another series of it changed (known only now)
+    moved = changes.added | changes.changed | changes.ended
+    changes.unchanged |= {block_id for block_id in (_identify(event, owner, problems, old_blocks) for event in held)
+                          if block_id is not None and block_id not in moved}
 
     order = [event.uid for event in old_events] + appended
     unique = list(dict.fromkeys(order))
     return [result[uid] for uid in unique], changes, [spans[uid] for uid in unique]
+
+
+def _clinician_names_to_hide(old_problem: Problem, new_problem: Problem) -> dict[str, str]:
+    """Clinician name -> id, for every name that holds the name of a patient of either problem.
+
+    Sessions held before the re-plan date keep their text, which named clinicians as they were
+    shown then; a patient admitted since (or one named only in the old problem) may have a name
+    inside one of them, and no calendar may carry a patient's name.
+    """
+    hidden = {}
+    for problem in (old_problem, new_problem):
+        for clinician in problem.clinicians:
+            name = clinician.name
+            if name and (old_problem.names_a_patient(name) or new_problem.names_a_patient(name)):
+                hidden[name] = clinician.id
+    return hidden
+
+
+def _without_names(blob: bytes, hidden: dict[str, str]) -> bytes:
+    """The event with each hidden clinician name in its text replaced by the clinician's id (else unchanged)."""
+    if not hidden:
+        return blob
+    unfolded = blob.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").decode("utf-8")
+    found = {name: cid for name, cid in hidden.items() if str(_text(name).to_ical().decode("utf-8")) in unfolded}
+    if not found:
+        return blob
+    component = Event.from_ical(blob.decode("utf-8"))
+    for key in ("SUMMARY", "DESCRIPTION", "LOCATION"):
+        if key in component:
+            value = str(component[key])
+            for name, cid in found.items():
+                value = value.replace(_FORBIDDEN_IN_TEXT.sub("", name), cid)
+            component[key] = _text(value)
+    return component.to_ical()
 
 
 def _calendar_name(owner: _Owner, new_problem: Problem, old_problem: Problem, old_name: Optional[str]) -> str:
@@ -881,11 +919,16 @@ def _calendar_name(owner: _Owner, new_problem: Problem, old_problem: Problem, ol
         return program.name
     if owner.kind == "patient":
         return PATIENT_CALENDAR_NAME
+    by_id = f"{program.name}: {owner.id}"
     for problem in (new_problem, old_problem):
         clinician = next((c for c in problem.clinicians if c.id == owner.id), None)
         if clinician is not None:
-            return f"{program.name}: {problem.clinician_shown_names[clinician.id]}"
-    return old_name or f"{program.name}: {owner.id}"
+            name = f"{program.name}: {problem.clinician_shown_names[clinician.id]}"
+            break
+    else:
+        name = old_name or by_id
+    # a clinician who left (named by the old problem) may hold the name of a patient admitted since
+    return by_id if new_problem.names_a_patient(name) or old_problem.names_a_patient(name) else name
 
 
 def _assemble(name: str, problem: Problem, blobs: list[bytes], spans: list[tuple[Optional[str], date, date]],
@@ -947,6 +990,7 @@ def build_calendar_update(old_problem: Problem, old_schedule: dict, new_problem:
     owners += departed
 
     vtimezone = functools.lru_cache(maxsize=None)(vtimezone_component)
+    hidden = _clinician_names_to_hide(old_problem, new_problem)
     files: dict[str, bytes] = {}
     report: dict[str, Any] = {"format": CHANGES_FORMAT, "from": from_day.isoformat(), "program": None,
                               "patients": {}, "clinicians": {}}
@@ -959,6 +1003,7 @@ def build_calendar_update(old_problem: Problem, old_schedule: dict, new_problem:
                 raise ValueError(f"{owner.path}: cannot read the old calendar ({error})") from None
         blobs, changes, spans = _update_events(owner, old_events, wanted.get(owner, []), old_blocks.get(owner, []),
                                                old_problem, new_problem, from_day, stamp)
+        blobs = [_without_names(blob, hidden) for blob in blobs]
         name = _calendar_name(owner, new_problem, old_problem, old_name)
         files[owner.path] = _assemble(name, new_problem, blobs, spans, vtimezone)
         if owner.kind == "program":

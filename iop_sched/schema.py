@@ -379,6 +379,10 @@ class Patient(StrictModel):
         return set(self.tags) | {self.population}
 
 
+def _normalised_name(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
 class Problem(StrictModel):
     """A whole iop-sched/1 problem document."""
 
@@ -396,23 +400,24 @@ class Problem(StrictModel):
         return frozenset(p.id.lower() for p in self.patients if p.id.isascii() and p.id.isalpha())
 
     @cached_property
+    def patient_names_normalised(self) -> frozenset[str]:
+        """Patient names as `names_a_patient` compares them."""
+        return frozenset(_normalised_name(p.name) for p in self.patients if p.name and _normalised_name(p.name))
+
+    def names_a_patient(self, text: str) -> bool:
+        """Whether a patient's name appears in `text` (case and runs of spaces aside, even inside a longer word)."""
+        mine = _normalised_name(text)
+        return any(name in mine for name in self.patient_names_normalised)
+
+    @cached_property
     def clinician_shown_names(self) -> dict[str, str]:
         """What calendars call each clinician: their name, or their id when the name holds a patient's name.
 
         A clinician and a patient may share a name, or a clinician's name may contain a patient's
-        ("Carmen Kowalski" holds "Carmen Kowal"; case and runs of spaces aside); no calendar may
-        carry a patient's name, not even inside a longer word, so such a clinician is shown by id.
+        ("Carmen Kowalski" holds "Carmen Kowal"); no calendar may carry a patient's name, not even
+        inside a longer word, so such a clinician is shown by id.
         """
-        def normalised(text: str) -> str:
-            return " ".join(text.casefold().split())
-
-        patient_names = {normalised(p.name) for p in self.patients if p.name and normalised(p.name)}
-
-        def holds_a_patient_name(name: str) -> bool:
-            mine = normalised(name)
-            return any(other in mine for other in patient_names)
-
-        return {c.id: c.name if c.name and not holds_a_patient_name(c.name) else c.id for c in self.clinicians}
+        return {c.id: c.name if c.name and not self.names_a_patient(c.name) else c.id for c in self.clinicians}
 
     def room_of(self, block: Block) -> Optional[Room]:
         if block.room is None:

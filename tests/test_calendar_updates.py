@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ElementTree
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
+from typing import Optional
 
 import pytest
 from icalendar import Calendar
@@ -655,16 +656,19 @@ def test_caldav_server_shows_updated_series_without_duplicates_and_history_intac
     assert clock.perf_counter() - started < 20
 
 
+def changes_after_re_plans(tmp_path, programs: list[dict], dates: list[str]) -> dict:
+    """Solve programs[0], then re-plan to programs[k] from dates[k - 1], each from the last: its changes.json."""
+    run = ["--time-limit", "10", "--quiet"]
+    for k, program in enumerate(programs):
+        (tmp_path / f"program{k}.json").write_text(json.dumps(program))
+        replan = ["--previous", str(tmp_path / f"run{k - 1}" / "schedule.json"), "--from", dates[k - 1]] if k else []
+        assert main(["solve", str(tmp_path / f"program{k}.json"), "--out", str(tmp_path / f"run{k}"), *replan, *run]) == 0
+    return json.loads((tmp_path / f"run{len(programs) - 1}" / "changes.json").read_text())
+
+
 def program_changes_after_two_re_plans(tmp_path, first: dict, second: dict, dates: tuple[str, str]) -> dict:
     """Solve `first`, re-plan to `second` from dates[0], re-plan `second` again from dates[1]: the last program changes."""
-    (tmp_path / "first.json").write_text(json.dumps(first))
-    (tmp_path / "second.json").write_text(json.dumps(second))
-    run = ["--time-limit", "10", "--quiet"]
-    assert main(["solve", str(tmp_path / "first.json"), "--out", str(tmp_path / "run0"), *run]) == 0
-    for k, from_date in enumerate(dates, start=1):
-        assert main(["solve", str(tmp_path / "second.json"), "--previous", str(tmp_path / f"run{k - 1}" / "schedule.json"),
-                     "--from", from_date, "--out", str(tmp_path / f"run{k}"), *run]) == 0
-    return json.loads((tmp_path / f"run{len(dates)}" / "changes.json").read_text())["program"]
+    return changes_after_re_plans(tmp_path, [first, second, second], list(dates))["program"]
 
 
 def test_a_series_no_block_matches_any_more_is_named_by_its_weekly_time(tmp_path):
@@ -691,3 +695,55 @@ def test_a_group_moved_to_another_room_is_found_again_by_the_next_re_plan(tmp_pa
     # nothing changes in the second re-plan: X, now in r3 under its old UID, is recognised as X
     changes = program_changes_after_two_re_plans(tmp_path, program("r1"), program("r3"), ("2027-03-15", "2027-03-22"))
     assert changes["added"] == changes["ended"] == [] and changes["unchanged"] == ["X", "Y"]
+
+
+def test_a_group_split_by_one_re_plan_and_ended_by_the_next_is_listed_as_ended_only(tmp_path):
+    def program(mon_room: Optional[str]) -> dict:
+        blocks = [block("wed", "wed", "18:00", "21:00", room="r1")]
+        if mon_room is not None:
+            blocks.append(block("mon", "mon", "18:00", "21:00", room=mon_room))
+        return program_dict(blocks=blocks, patients=[patient("P1"), patient("P2")], weeks=6,
+                            rules={"min_weekly_hours": 6 if mon_room else 3},
+                            rooms=[{"id": room, "site": "s", "capacity": 10} for room in ("r1", "r2")])
+
+    # Monday moves room on 03-15 (its series is cut there and goes on as a new one), then goes on 03-29:
+    # its sessions held before 03-15 are one series, the ones since another, which ends
+    changes = changes_after_re_plans(tmp_path, [program("r1"), program("r2"), program(None)], ["2027-03-15", "2027-03-29"])
+    for entry in [changes["program"], *changes["patients"].values(), *changes["clinicians"].values()]:
+        assert "mon" in entry["ended"] and "mon" not in entry["unchanged"], entry
+
+
+def test_a_clinician_who_left_is_shown_by_id_when_a_patient_admitted_since_has_their_name_in_theirs():
+    old = program_dict(blocks=three_evenings(), patients=[patient("P1")],
+                       clinicians=[clinician("c1", name="Carmen Kowalski"), clinician("c2", name="Lee Park")])
+    new = json.loads(json.dumps(old))
+    new["clinicians"] = [clinician("c2", name="Lee Park")]  # c1 left
+    new["patients"].append(patient("P2", name="Carmen Kowal"))  # admitted since, a name inside c1's
+    old_problem, new_problem = build(old), build(new)
+    assignment = {"P1": ["mon-ev", "wed-ev", "fri-ev"]}
+    files = build_calendar_update(
+        old_problem, make_schedule(old_problem, assignment, {b: ["c1"] for b in assignment["P1"]}),
+        new_problem, make_schedule(new_problem, {**assignment, "P2": assignment["P1"]},
+                                   {b: ["c2"] for b in assignment["P1"]}), FROM, now=LATER)
+    header = unfolded_text(files["calendars/clinicians/c1.ics"]).split("BEGIN:VEVENT")[0]
+    assert "X-WR-CALNAME:Test IOP: c1" in header and "kowal" not in header.casefold()
+    assert "X-WR-CALNAME:Test IOP: Lee Park" in unfolded_text(files["calendars/clinicians/c2.ics"])
+
+
+def test_sessions_held_lose_a_clinician_name_that_holds_the_name_of_a_patient_admitted_since():
+    old = program_dict(blocks=three_evenings(), patients=[patient("P1")],
+                       clinicians=[clinician("c1", name="Carmen Kowalski, LCSW")])
+    new = json.loads(json.dumps(old))
+    new["patients"].append(patient("P2", name="Carmen Kowal"))  # admitted since, a name inside c1's
+    old_problem, new_problem = build(old), build(new)
+    assignment = {"P1": ["mon-ev", "wed-ev", "fri-ev"]}
+    staff = {b: ["c1"] for b in assignment["P1"]}
+    before = build_calendars(old_problem, make_schedule(old_problem, assignment, staff), now=NOW)
+    assert "Kowalski" in unfolded_text(before["calendars/program.ics"])
+    files = build_calendar_update(old_problem, make_schedule(old_problem, assignment, staff), new_problem,
+                                  make_schedule(new_problem, {**assignment, "P2": assignment["P1"]}, staff), FROM,
+                                  now=LATER, old_calendars=before)
+    for path, data in calendar_files(files).items():
+        assert "kowal" not in " ".join(unfolded_text(data).casefold().split()), path
+    held = [when for when in local_dates(files["calendars/program.ics"]) if when.date() < FROM]
+    assert held == [when for when in local_dates(before["calendars/program.ics"]) if when.date() < FROM]
