@@ -879,37 +879,55 @@ def _update_events(owner: _Owner, old_events: list[_OldEvent], wanted: list[_Wan
     return [result[uid] for uid in unique], changes, [spans[uid] for uid in unique]
 
 
-def _clinician_names_to_hide(old_problem: Problem, new_problem: Problem) -> dict[str, str]:
-    """Clinician name -> id, for every name that holds the name of a patient of either problem.
+def _names_a_patient(name: str, problems: tuple[Problem, ...]) -> bool:
+    return any(problem.names_a_patient(name) for problem in problems)
+
+
+def _clinician_names_to_hide(old_problem: Problem, new_problem: Problem,
+                             old_files: dict[str, bytes]) -> dict[str, str]:
+    """Clinician label written in events ("Name (id)") -> id, for every name that holds a patient's name.
 
     Sessions held before the re-plan date keep their text, which named clinicians as they were
-    shown then; a patient admitted since (or one named only in the old problem) may have a name
-    inside one of them, and no calendar may carry a patient's name.
+    shown then; a patient admitted since may have a name inside one of them, and no calendar may
+    carry a patient's name. The names come from both problems and, for clinicians in neither (who
+    left two re-plans ago), from the names of their old calendar files.
     """
-    hidden = {}
-    for problem in (old_problem, new_problem):
-        for clinician in problem.clinicians:
-            name = clinician.name
-            if name and (old_problem.names_a_patient(name) or new_problem.names_a_patient(name)):
-                hidden[name] = clinician.id
-    return hidden
+    problems = (old_problem, new_problem)
+    named: set[tuple[str, str]] = {(c.name, c.id) for problem in problems for c in problem.clinicians if c.name}
+    for path, data in old_files.items():
+        owner = _Owner.from_path(path)
+        header = _CALENDAR_NAME.search(data.replace(b"\r\n ", b"").replace(b"\r\n\t", b""))
+        if owner is not None and owner.kind == "clinician" and header is not None:
+            name = _unescaped_text(header.group(1).decode("utf-8"))
+            for problem in problems:
+                prefix = f"{problem.program.name}: "
+                if name.startswith(prefix):
+                    named.add((name[len(prefix):], owner.id or ""))
+    return {f"{name} ({cid})": cid for name, cid in named if name != cid and _names_a_patient(name, problems)}
+
+
+_CALENDAR_NAME = re.compile(rb"(?m)^X-WR-CALNAME:([^\r\n]*)")
+
+
+def _unescaped_text(value: str) -> str:
+    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
 
 
 def _without_names(blob: bytes, hidden: dict[str, str]) -> bytes:
-    """The event with each hidden clinician name in its text replaced by the clinician's id (else unchanged)."""
+    """The event with each hidden clinician label in its DESCRIPTION replaced by the id (else the same bytes)."""
     if not hidden:
         return blob
     unfolded = blob.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").decode("utf-8")
-    found = {name: cid for name, cid in hidden.items() if str(_text(name).to_ical().decode("utf-8")) in unfolded}
+    found = {label: cid for label, cid in hidden.items() if _text(label).to_ical().decode("utf-8") in unfolded}
     if not found:
         return blob
     component = Event.from_ical(blob.decode("utf-8"))
-    for key in ("SUMMARY", "DESCRIPTION", "LOCATION"):
-        if key in component:
-            value = str(component[key])
-            for name, cid in found.items():
-                value = value.replace(_FORBIDDEN_IN_TEXT.sub("", name), cid)
-            component[key] = _text(value)
+    if "DESCRIPTION" not in component:
+        return blob
+    value = str(component["DESCRIPTION"])
+    for label, cid in sorted(found.items(), key=lambda item: -len(item[0])):
+        value = value.replace(_FORBIDDEN_IN_TEXT.sub("", label), cid)
+    component["DESCRIPTION"] = _text(value)
     return component.to_ical()
 
 
@@ -920,15 +938,20 @@ def _calendar_name(owner: _Owner, new_problem: Problem, old_problem: Problem, ol
     if owner.kind == "patient":
         return PATIENT_CALENDAR_NAME
     by_id = f"{program.name}: {owner.id}"
-    for problem in (new_problem, old_problem):
+    problems = (new_problem, old_problem)
+    for problem in problems:
         clinician = next((c for c in problem.clinicians if c.id == owner.id), None)
         if clinician is not None:
-            name = f"{program.name}: {problem.clinician_shown_names[clinician.id]}"
-            break
-    else:
-        name = old_name or by_id
-    # a clinician who left (named by the old problem) may hold the name of a patient admitted since
-    return by_id if new_problem.names_a_patient(name) or old_problem.names_a_patient(name) else name
+            shown = problem.clinician_shown_names[clinician.id]
+            # a clinician who left (named by the old problem) may hold the name of a patient admitted since
+            return by_id if _names_a_patient(shown, problems) else f"{program.name}: {shown}"
+    if old_name is None:
+        return by_id
+    for problem in problems:  # the old file's own name: the clinician's part of it
+        prefix = f"{problem.program.name}: "
+        if old_name.startswith(prefix):
+            return by_id if _names_a_patient(old_name[len(prefix):], problems) else old_name
+    return by_id if _names_a_patient(old_name, problems) else old_name
 
 
 def _assemble(name: str, problem: Problem, blobs: list[bytes], spans: list[tuple[Optional[str], date, date]],
@@ -990,7 +1013,7 @@ def build_calendar_update(old_problem: Problem, old_schedule: dict, new_problem:
     owners += departed
 
     vtimezone = functools.lru_cache(maxsize=None)(vtimezone_component)
-    hidden = _clinician_names_to_hide(old_problem, new_problem)
+    hidden = _clinician_names_to_hide(old_problem, new_problem, old_files)
     files: dict[str, bytes] = {}
     report: dict[str, Any] = {"format": CHANGES_FORMAT, "from": from_day.isoformat(), "program": None,
                               "patients": {}, "clinicians": {}}

@@ -747,3 +747,30 @@ def test_sessions_held_lose_a_clinician_name_that_holds_the_name_of_a_patient_ad
         assert "kowal" not in " ".join(unfolded_text(data).casefold().split()), path
     held = [when for when in local_dates(files["calendars/program.ics"]) if when.date() < FROM]
     assert held == [when for when in local_dates(before["calendars/program.ics"]) if when.date() < FROM]
+
+
+def test_only_clinician_labels_lose_a_hidden_name_also_for_a_clinician_who_left_two_re_plans_ago(tmp_path):
+    rooms = [{"id": "r1", "site": "s", "capacity": 10, "address": "12 Leeds Road"}]
+
+    def program(clinicians: list[dict], patients: list[dict]) -> dict:
+        return program_dict(blocks=three_evenings(), patients=patients, clinicians=clinicians, rooms=rooms,
+                            weeks=6, name="Leeway IOP")
+
+    first = program([clinician("c1", name="Carmen Kowalski"), clinician("c3", name="Lee")], [patient("P1")])
+    second = program([clinician("c2", name="Dana Ortiz"), clinician("c3", name="Lee")], [patient("P1")])  # c1 left
+    third = program([clinician("c2", name="Dana Ortiz"), clinician("c3", name="Lee")],
+                    [patient("P1"), patient("P2", name="Carmen Kowal"), patient("P3", name="Lee")])
+    changes_after_re_plans(tmp_path, [first, second, third], ["2027-03-08", "2027-03-15"])
+    calendars = tmp_path / "run2" / "calendars"
+    texts = {path.relative_to(calendars).as_posix(): " ".join(unfolded_text(path.read_bytes()).split())
+             for path in calendars.rglob("*.ics")}
+    for path, text in texts.items():
+        assert "kowal" not in text.casefold() and "Lee (c3)" not in text and ": Lee\r" not in text, path
+        if "LOCATION" in text:
+            assert "12 Leeds Road" in text, path  # an address that holds a hidden name is left alone
+    assert "X-WR-CALNAME:Leeway IOP" in texts["program.ics"]
+    # the same program re-planned again changes nothing
+    (tmp_path / "again").mkdir()
+    again = changes_after_re_plans(tmp_path / "again", [first, second, third, third],
+                                   ["2027-03-08", "2027-03-15", "2027-03-22"])
+    assert not again["patients"] and not again["clinicians"] and not again["program"]["changed"]
