@@ -883,34 +883,31 @@ def _names_a_patient(name: str, problems: tuple[Problem, ...]) -> bool:
     return any(problem.names_a_patient(name) for problem in problems)
 
 
+def _clinician_part(calendar_name: str, problems: tuple[Problem, ...]) -> Optional[str]:
+    """The clinician's name in a clinician calendar's name ("Program: Name"), None when no program's name leads it."""
+    for problem in problems:
+        prefix = f"{problem.program.name}: "
+        if calendar_name.startswith(prefix):
+            return calendar_name[len(prefix):]
+    return None
+
+
 def _clinician_names_to_hide(old_problem: Problem, new_problem: Problem,
-                             old_files: dict[str, bytes]) -> dict[str, str]:
+                             old_names: dict[_Owner, Optional[str]]) -> dict[str, str]:
     """Clinician label written in events ("Name (id)") -> id, for every name that holds a patient's name.
 
     Sessions held before the re-plan date keep their text, which named clinicians as they were
     shown then; a patient admitted since may have a name inside one of them, and no calendar may
     carry a patient's name. The names come from both problems and, for clinicians in neither (who
-    left two re-plans ago), from the names of their old calendar files.
+    left two re-plans ago), from the names of their old calendar files (`old_names`).
     """
     problems = (old_problem, new_problem)
     named: set[tuple[str, str]] = {(c.name, c.id) for problem in problems for c in problem.clinicians if c.name}
-    for path, data in old_files.items():
-        owner = _Owner.from_path(path)
-        header = _CALENDAR_NAME.search(data.replace(b"\r\n ", b"").replace(b"\r\n\t", b""))
-        if owner is not None and owner.kind == "clinician" and header is not None:
-            name = _unescaped_text(header.group(1).decode("utf-8"))
-            for problem in problems:
-                prefix = f"{problem.program.name}: "
-                if name.startswith(prefix):
-                    named.add((name[len(prefix):], owner.id or ""))
+    for owner, calendar_name in old_names.items():
+        name = _clinician_part(calendar_name, problems) if owner.kind == "clinician" and calendar_name else None
+        if name is not None:
+            named.add((name, owner.id or ""))
     return {f"{name} ({cid})": cid for name, cid in named if name != cid and _names_a_patient(name, problems)}
-
-
-_CALENDAR_NAME = re.compile(rb"(?m)^X-WR-CALNAME:([^\r\n]*)")
-
-
-def _unescaped_text(value: str) -> str:
-    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
 
 
 def _without_names(blob: bytes, hidden: dict[str, str]) -> bytes:
@@ -947,11 +944,8 @@ def _calendar_name(owner: _Owner, new_problem: Problem, old_problem: Problem, ol
             return by_id if _names_a_patient(shown, problems) else f"{program.name}: {shown}"
     if old_name is None:
         return by_id
-    for problem in problems:  # the old file's own name: the clinician's part of it
-        prefix = f"{problem.program.name}: "
-        if old_name.startswith(prefix):
-            return by_id if _names_a_patient(old_name[len(prefix):], problems) else old_name
-    return by_id if _names_a_patient(old_name, problems) else old_name
+    clinician_part = _clinician_part(old_name, problems)  # the old file's own name: the clinician's part of it
+    return by_id if _names_a_patient(old_name if clinician_part is None else clinician_part, problems) else old_name
 
 
 def _assemble(name: str, problem: Problem, blobs: list[bytes], spans: list[tuple[Optional[str], date, date]],
@@ -1013,17 +1007,19 @@ def build_calendar_update(old_problem: Problem, old_schedule: dict, new_problem:
     owners += departed
 
     vtimezone = functools.lru_cache(maxsize=None)(vtimezone_component)
-    hidden = _clinician_names_to_hide(old_problem, new_problem, old_files)
+    parsed: dict[_Owner, tuple[Optional[str], list[_OldEvent]]] = {}
+    for owner in owners:
+        if owner.path in old_files:
+            try:
+                parsed[owner] = _parse_old_file(old_files[owner.path])
+            except (ValueError, KeyError) as error:
+                raise ValueError(f"{owner.path}: cannot read the old calendar ({error})") from None
+    hidden = _clinician_names_to_hide(old_problem, new_problem, {owner: name for owner, (name, _) in parsed.items()})
     files: dict[str, bytes] = {}
     report: dict[str, Any] = {"format": CHANGES_FORMAT, "from": from_day.isoformat(), "program": None,
                               "patients": {}, "clinicians": {}}
     for owner in sorted(owners, key=lambda o: ("program", "clinician", "patient").index(o.kind)):
-        old_name, old_events = None, []
-        if owner.path in old_files:
-            try:
-                old_name, old_events = _parse_old_file(old_files[owner.path])
-            except (ValueError, KeyError) as error:
-                raise ValueError(f"{owner.path}: cannot read the old calendar ({error})") from None
+        old_name, old_events = parsed.get(owner, (None, []))
         blobs, changes, spans = _update_events(owner, old_events, wanted.get(owner, []), old_blocks.get(owner, []),
                                                old_problem, new_problem, from_day, stamp)
         blobs = [_without_names(blob, hidden) for blob in blobs]
