@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from functools import cached_property
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Optional
@@ -380,7 +381,8 @@ class Patient(StrictModel):
 
 
 def _normalised_name(text: str) -> str:
-    return " ".join(text.casefold().split())
+    """Case, runs of spaces and Unicode forms aside: "José" typed composed or decomposed is one name."""
+    return " ".join(unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold()).split())
 
 
 class Problem(StrictModel):
@@ -405,7 +407,7 @@ class Problem(StrictModel):
         return frozenset(_normalised_name(p.name) for p in self.patients if p.name and _normalised_name(p.name))
 
     def names_a_patient(self, text: str) -> bool:
-        """Whether a patient's name appears in `text` (case and runs of spaces aside, even inside a longer word)."""
+        """Whether a patient's name appears in `text` (case, runs of spaces and Unicode forms aside, even inside a longer word)."""
         mine = _normalised_name(text)
         return any(name in mine for name in self.patient_names_normalised)
 

@@ -10,6 +10,7 @@ of daylight-saving changes.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -725,3 +726,15 @@ def test_a_clinician_whose_name_holds_a_patients_name_inside_a_longer_word_is_sh
     everything = b"".join(files.values()).decode("utf-8").replace("\r\n ", "").casefold()
     assert "ana rivera" not in " ".join(everything.split())
     assert problem.clinician_shown_names["chen"] == "chen"
+
+
+def test_a_patients_name_is_found_in_a_clinicians_name_written_in_another_unicode_form():
+    # "José" composed (U+00E9) in the patient's record, decomposed (e + U+0301) in the clinician's: one name
+    data = problem_data()
+    data["patients"][0]["name"] = "Jos\u00e9 Pe\u00f1a"
+    data["clinicians"][1]["name"] = "Dr. JOSE\u0301 PEN\u0303A-Ruiz"
+    problem = problem_from_data(data)
+    assert problem.clinician_shown_names["chen"] == "chen"
+    files = build_calendars(problem, make_schedule(problem, DEFAULT_ASSIGNMENT, DEFAULT_STAFF), now=NOW)
+    everything = unicodedata.normalize("NFC", b"".join(files.values()).decode("utf-8").replace("\r\n ", "").casefold())
+    assert "jos\u00e9 pe\u00f1a" not in everything
