@@ -12,7 +12,6 @@ Printed as a table and written as CSV (``--csv``).
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
 import sys
 import time
@@ -24,6 +23,7 @@ if __name__ == "__main__" and __package__ in (None, ""):
     sys.path.insert(0, str(REPO))
 
 from benchmarks.generate import SIZES, generate  # noqa: E402
+from benchmarks.tables import show  # noqa: E402
 
 #: Families whose absence still leaves a meaningful week: the patient's own week and the objective stay.
 DROPPABLE = ("group_size", "staffing", "rooms", "topics")
@@ -60,14 +60,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     rows = measure(generate(args.size, args.seed), args.time_limit, args.seed)
     print(f"{args.size} seed {args.seed}, tier 1 only, {args.time_limit:g} s per solve")
-    print("  ".join(f"{c:>12}" for c in COLUMNS))
-    for row in rows:
-        print("  ".join(f"{str(row[c]):>12}" for c in COLUMNS))
-    if args.csv:
-        with args.csv.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+    show(rows, COLUMNS, args.csv)
     return 0
 
 
