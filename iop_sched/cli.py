@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 from .constraints.base import TIER_NAMES
 from .loading import ProblemError, load_problem, parse_json, problem_from_data, read_document
-from .output import OutputError, check_out_dir
+from .output import OutputError, case_only_clashes, check_out_dir
 from .schema import Problem, problem_json_schema
 from .constraints.continuity import previous_faults
 from .solve import DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, MAX_SEED, MAX_WORKERS, solve
@@ -102,6 +102,10 @@ def _command_solve(args: argparse.Namespace) -> int:
     except OSError as error:  # found only while writing (the disk full, a folder made read-only meanwhile)
         return _fail([f"--out {args.out}: cannot be written ({error.strerror or error}); the previous --out is intact"])
     print(schedule.summary())
+    for clash in case_only_clashes(str(path.relative_to(out)) for path in sorted(out.rglob("*")) if path.is_file()):
+        print(f"warning: {' and '.join(clash)} differ only in case: copied to a case-insensitive disk (Windows, "
+              f"macOS) one would overwrite the other; give those ids spellings that differ in more than case",
+              file=sys.stderr)
     if args.suggest:
         print("suggestions (verified by solving again):" if suggestions else "no change found that places more")
         for suggestion in suggestions[:5]:

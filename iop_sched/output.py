@@ -15,8 +15,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import defaultdict
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import Iterable, Mapping, Optional, Union
 
 #: What a run writes at the top of --out; anything else there means the folder is not ours.
 OWN_ENTRIES = frozenset({"schedule.json", "calendars", "suggestions.json", "changes.json", "summary.txt", "problem.json"})
@@ -79,6 +80,18 @@ def _file_and_folder(files: Mapping[str, bytes]) -> list[str]:
     """Paths that one file needs as a folder and another writes as a file."""
     folders = {"/".join(parts[:depth]) for parts in (path.split("/") for path in files) for depth in range(1, len(parts))}
     return sorted(folders & set(files))
+
+
+def case_only_clashes(paths: Iterable[str]) -> list[tuple[str, ...]]:
+    """Paths that differ only in case: on a case-insensitive disk (Windows, macOS) one file overwrites another.
+
+    The format allows ids such as `P1` and `p1` (unique as strings), and Linux keeps both files,
+    so they are written; but a copy to such a disk would hand one patient another's calendar.
+    """
+    by_folded: dict[str, list[str]] = defaultdict(list)
+    for path in paths:
+        by_folded[path.casefold()].append(path)
+    return [tuple(sorted(group)) for _, group in sorted(by_folded.items()) if len(group) > 1]
 
 
 def write_tree(out_dir: Union[str, Path], files: Mapping[str, bytes]) -> Path:

@@ -248,3 +248,21 @@ def test_out_that_is_a_loop_of_links_or_a_mount_point_exits_2_before_solving(tmp
     assert "loop of links" in capsys.readouterr().err
     assert main(["solve", problem, "--out", "/", "--quiet"]) == 2  # a mount point on every machine
     assert "mount point" in capsys.readouterr().err
+
+
+def test_ids_that_differ_only_in_case_are_written_with_a_warning(tmp_path, capsys):
+    # unique as strings, so the format accepts them; a case-insensitive disk would keep one calendar of the two
+    data = program_dict(blocks=three_evenings(), patients=[patient("P1"), patient("p1"), patient("P2")])
+    out = tmp_path / "out"
+    assert main(["solve", write_problem(tmp_path, data), "--out", str(out), "--time-limit", "10", "--quiet"]) == 0
+    assert (out / "calendars/patients/P1.ics").read_bytes() != b""
+    assert (out / "calendars/patients/p1.ics").read_bytes() != b""
+    err = capsys.readouterr().err
+    assert "calendars/patients/P1.ics and calendars/patients/p1.ics differ only in case" in err
+    assert "P2" not in err
+
+
+def test_no_warning_when_ids_differ_in_more_than_case(tmp_path, capsys):
+    assert main(["solve", write_problem(tmp_path, small_program()), "--out", str(tmp_path / "out"),
+                 "--time-limit", "10", "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err
