@@ -43,7 +43,7 @@ from iop_sched.weektime import MINUTES_PER_DAY, overlap_cliques
 # Baseline 2: the same model as a MIP, solved with HiGHS
 # --------------------------------------------------------------------------------------
 
-class _Matrix:
+class SparseRows:
     """Rows collected in compressed sparse row form, for one bulk `addRows`."""
 
     def __init__(self) -> None:
@@ -89,12 +89,13 @@ class _Columns:
 class MipModel:
     """iop_sched's CP-SAT model (constraint families in iop_sched.constraints) as MIP rows and tier costs."""
 
-    def __init__(self, problem: Problem, eligibility: Eligibility, *, link_rows: bool = True):
+    def __init__(self, problem: Problem, eligibility: Eligibility, *, link_rows: bool = True,
+                 placed_only: bool = False):
         self.problem = problem
         self.eligibility = eligibility
         self.link_rows = link_rows
         self.columns = _Columns()
-        self.rows = _Matrix()
+        self.rows = SparseRows()
         P, B = len(problem.patients), len(problem.blocks)
         self.placed = self.columns.new(P)
         self.open = self.columns.new(B)
@@ -112,8 +113,9 @@ class MipModel:
         self._group_size()
         self._staffing()
         self._rooms()
-        self._wishes()
-        self._costs()
+        if not placed_only:  # the wishes' and costs' own columns and rows never bind tier 1
+            self._wishes()
+            self._costs()
 
     # ---- helpers ----
     def fix_zero(self, column: int) -> None:

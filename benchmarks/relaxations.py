@@ -14,10 +14,16 @@ that relaxation cannot see:
   `sum of patterns holding b <= attend[p, b]`, `placed = sum of patterns`). This is the
   per-patient convex hull the plain LP lacks; patients with more than `--pattern-cap` weeks
   keep only the plain rows;
+- ``lp_week_cuts``: the same bound as ``lp_week_patterns`` (when it converges) without a column
+  per week: cutting planes ``sum_b w_b attend[p, b] >= placed[p]``, one per patient and round,
+  each `w` the duals of the patient's hull LP (max weight of their minimal weeks under the LP's
+  attendance), checked against every minimal week; the bound is computed from the last LP's
+  duals so that it holds whatever the LP's tolerances (a safe bound, not the LP's value);
 - ``integer_attend`` and ``integer_open_staff``: MIPs with only those variables integer and
   the rest continuous (within `--time-limit`; their proven dual bound is the row's bound):
   which integrality closes the gap;
-- ``cp_sat``: iop_sched's tier 1 (default parameters, same time limit), value and bound.
+- ``cp_sat``: iop_sched's tier 1 (default parameters, same time limit), value and bound
+  (``--no-cp-sat`` leaves it out).
 
 Printed as a table and written as CSV (``--csv``).
 """
@@ -39,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 if __name__ == "__main__" and __package__ in (None, ""):
     sys.path.insert(0, str(REPO))
 
-from benchmarks.baselines import MipModel  # noqa: E402
+from benchmarks.baselines import MipModel, SparseRows  # noqa: E402
 from benchmarks.generate import SIZES, generate  # noqa: E402
 from benchmarks.tables import show  # noqa: E402
 from iop_sched.constraints.availability import compute_eligibility  # noqa: E402
@@ -48,7 +54,8 @@ from iop_sched.reasons import placeable_alone  # noqa: E402
 from iop_sched.schema import Patient, Problem  # noqa: E402
 from iop_sched.weektime import MINUTES_PER_DAY  # noqa: E402
 
-RELAXATIONS = ("lp", "lp_placeable_alone", "lp_week_patterns", "integer_attend", "integer_open_staff")
+RELAXATIONS = ("lp", "lp_placeable_alone", "lp_week_patterns", "lp_week_cuts", "integer_attend",
+               "integer_open_staff")
 COLUMNS = ("relaxation", "bound", "status", "seconds", "note")
 PATTERN_CAP = 20_000
 
@@ -142,6 +149,17 @@ def fix_unplaceable(model: MipModel) -> int:
 
 def tier_one_bound(model: MipModel, integer: Sequence[int] = (), time_limit: float = 60.0) -> tuple[float, str]:
     """HiGHS on tier 1 with the `integer` columns integer: the proven bound on patients placed and the status."""
+    highs = highs_of(model, integer, time_limit)
+    highs.run()
+    info = highs.getInfo()
+    status = highs.modelStatusToString(highs.getModelStatus())
+    # Tier 1 minimises minus the number placed: the bound on placed is minus the dual bound.
+    bound = -float(info.mip_dual_bound) if integer else -float(info.objective_function_value)
+    return bound, status
+
+
+def highs_of(model: MipModel, integer: Sequence[int] = (), time_limit: float = 60.0):
+    """A HiGHS instance holding `model` with tier 1's objective (minus the number placed, minimised)."""
     import highspy
 
     rows, n = model.rows, len(model.columns)
@@ -158,12 +176,137 @@ def tier_one_bound(model: MipModel, integer: Sequence[int] = (), time_limit: flo
     if integer:
         highs.changeColsIntegrality(len(integer), np.asarray(integer, dtype=np.int32),
                                     np.full(len(integer), int(highspy.HighsVarType.kInteger), dtype=np.uint8))
-    highs.run()
-    info = highs.getInfo()
+    return highs
+
+
+def safe_lower_bound(rows: SparseRows, duals: np.ndarray, cost: np.ndarray, upper: np.ndarray) -> float:
+    """A lower bound on min cost.x over `rows` (0 <= x <= upper) from row duals, valid for any duals.
+
+    For any y: cost.x = y.(Ax) + (cost - A'y).x, and each term is bounded by the row's and the
+    column's bounds, so a slightly wrong y (the LP's tolerances) only weakens the bound. Both sign
+    conventions are tried; a margin covers the sum's rounding.
+    """
+    lower, upper_rows = np.asarray(rows.lower, dtype=np.float64), np.asarray(rows.upper, dtype=np.float64)
+    starts = np.asarray(rows.starts + [len(rows.index)])
+    row_of_entry = np.repeat(np.arange(len(rows)), np.diff(starts))
+    index, value = np.asarray(rows.index), np.asarray(rows.value, dtype=np.float64)
+    best = -math.inf
+    for sign in (1.0, -1.0):
+        y = sign * np.asarray(duals, dtype=np.float64)
+        y = np.where((y > 0) & ~np.isfinite(lower), 0.0, y)       # a row carries a dual only on a finite side
+        y = np.where((y < 0) & ~np.isfinite(upper_rows), 0.0, y)
+        reduced = cost - np.bincount(index, weights=value * y[row_of_entry], minlength=len(cost))
+        row_terms = np.where(y > 0, y * np.where(np.isfinite(lower), lower, 0.0),
+                             y * np.where(np.isfinite(upper_rows), upper_rows, 0.0))
+        column_terms = np.minimum(reduced, 0.0) * upper
+        total = float(row_terms.sum() + column_terms.sum())
+        margin = 1e-9 * float(np.abs(row_terms).sum() + np.abs(column_terms).sum()) + 1e-9
+        best = max(best, total - margin)
+    return best
+
+
+def week_cut(incidence: np.ndarray, attendance: np.ndarray, placed: float) -> Optional[np.ndarray]:
+    """Weights w >= 0 with w(W) >= 1 on every minimal week W and w.attendance < placed (None if there are none).
+
+    The duals of the patient's hull LP (max sum of week weights, each block's use within its
+    attendance) give the most violated such cut; they are checked and scaled so that every
+    week really weighs at least 1.
+    """
+    import highspy
+
+    blocks, weeks = incidence.shape
+    hull = highspy.Highs()
+    hull.setOptionValue("output_flag", False)
+    hull.addVars(weeks, np.zeros(weeks), np.full(weeks, math.inf))
+    hull.changeColsCost(weeks, np.arange(weeks, dtype=np.int32), -np.ones(weeks))
+    used = [i for i in range(blocks) if incidence[i].any()]
+    for i in used:
+        holding = np.flatnonzero(incidence[i]).astype(np.int32)
+        hull.addRow(-math.inf, float(attendance[i]), len(holding), holding, np.ones(len(holding)))
+    hull.run()
+    if -hull.getInfo().objective_function_value >= placed - 1e-6:
+        return None
+    weights = np.zeros(blocks)
+    weights[used] = np.abs(np.asarray(hull.getSolution().row_dual, dtype=np.float64))
+    lightest = float((incidence.T @ weights).min())
+    if lightest <= 1e-9:
+        return None
+    weights /= min(1.0, lightest)
+    return weights if float(weights @ attendance) < placed - 1e-6 else None
+
+
+def week_cut_bound(model: MipModel, pattern_cap: int = PATTERN_CAP, max_rounds: int = 200,
+                   time_limit: float = 600.0) -> dict:
+    """Tier 1's bound with each patient's week hull added as cutting planes (see the module docstring).
+
+    `model` should have the patients who cannot be placed alone fixed unplaced. Returns the
+    safe bound on patients placed, the last LP's value, rounds, cuts and seconds.
+    """
+    import highspy
+
+    started = time.monotonic()
+    problem, eligibility = model.problem, model.eligibility
+    incidences: dict[tuple, Optional[np.ndarray]] = {}
+    patients: list[tuple[int, list[int], np.ndarray]] = []
+    for p, patient in enumerate(problem.patients):
+        blocks = list(eligibility.blocks_of_patient[p])
+        if model.columns.upper[model.placed + p] == 0.0 or not blocks:
+            continue
+        signature = (tuple(blocks), problem.min_minutes_for(patient), problem.max_minutes_for(patient),
+                     tuple(sorted(problem.required_topics_for(patient).items())))
+        if signature not in incidences:
+            weeks = minimal_weeks(problem, patient, blocks, pattern_cap)
+            incidence = None
+            if weeks:
+                position = {b: i for i, b in enumerate(blocks)}
+                incidence = np.zeros((len(blocks), len(weeks)))
+                for k, week in enumerate(weeks):
+                    incidence[[position[b] for b in week], k] = 1.0
+            incidences[signature] = incidence
+        if incidences[signature] is not None:
+            patients.append((p, blocks, incidences[signature]))
+    enumerated = time.monotonic() - started
+    highs = highs_of(model, time_limit=time_limit)
+    highs.setOptionValue("solver", "ipm")  # the first LP: interior point, then crossover gives a basis to warm start
+    cost = model.cost_vector(TIER_PLACED)
+    upper = np.asarray(model.columns.upper, dtype=np.float64)
+    rounds = cuts = 0
+    while True:
+        highs.run()
+        highs.setOptionValue("solver", "simplex")
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            break
+        rounds += 1
+        if rounds > max_rounds or time.monotonic() - started > time_limit:
+            break
+        x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+        added = 0
+        for p, blocks, incidence in patients:
+            placed = x[model.placed + p]
+            if placed < 1e-6:
+                continue
+            attendance = np.array([x[model.attend[p, b]] for b in blocks])
+            weights = week_cut(incidence, attendance, placed)
+            if weights is None:
+                continue
+            chosen = np.flatnonzero(weights > 0)
+            columns = [model.attend[p, blocks[i]] for i in chosen] + [model.placed + p]
+            values = np.concatenate([weights[chosen], [-1.0]])
+            highs.addRow(0.0, math.inf, len(columns), np.asarray(columns, dtype=np.int32), values)
+            model.rows.add(columns, list(values), 0.0, math.inf)  # kept beside HiGHS's copy for the safe bound
+            added += 1
+        cuts += added
+        if not added:
+            break
     status = highs.modelStatusToString(highs.getModelStatus())
-    # Tier 1 minimises minus the number placed: the bound on placed is minus the dual bound.
-    bound = -float(info.mip_dual_bound) if integer else -float(info.objective_function_value)
-    return bound, status
+    if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        duals = np.asarray(highs.getSolution().row_dual, dtype=np.float64)
+        bound = -safe_lower_bound(model.rows, duals, cost, upper)
+    else:
+        bound = float(len(problem.patients))
+    return {"bound": bound, "lp": -float(highs.getInfo().objective_function_value), "status": status,
+            "rounds": rounds, "cuts": cuts, "enumerated_seconds": round(enumerated, 2),
+            "patients_with_weeks": len(patients), "seconds": round(time.monotonic() - started, 2)}
 
 
 def measure(document: dict, time_limit: float, seed: int = 0, relaxations: Sequence[str] = RELAXATIONS,
@@ -178,7 +321,7 @@ def measure(document: dict, time_limit: float, seed: int = 0, relaxations: Seque
         if name not in RELAXATIONS:
             raise ValueError(f"unknown relaxation {name!r}; choose from {', '.join(RELAXATIONS)}")
         started = time.monotonic()
-        model = MipModel(problem, eligibility)
+        model = MipModel(problem, eligibility, placed_only=True)
         note = ""
         integer: list[int] = []
         if name != "lp":
@@ -187,6 +330,13 @@ def measure(document: dict, time_limit: float, seed: int = 0, relaxations: Seque
             counts = add_week_patterns(model, pattern_cap)
             note += (f"; {counts['patterns']} weeks for {counts['patients']} patients"
                      f", {counts['over_cap']} over the cap")
+        if name == "lp_week_cuts":
+            found = week_cut_bound(model, pattern_cap, time_limit=time_limit)
+            note += (f"; LP {found['lp']:.3f} after {found['rounds']} rounds, {found['cuts']} cuts; weeks of "
+                     f"{found['patients_with_weeks']} patients in {found['enumerated_seconds']} s")
+            rows.append({"relaxation": name, "bound": round(found["bound"], 3), "status": found["status"],
+                         "seconds": round(time.monotonic() - started, 2), "note": note})
+            continue
         if name == "integer_attend":
             integer = sorted(model.attend.values())
         if name == "integer_open_staff":
@@ -210,10 +360,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds for each MIP and for CP-SAT")
     parser.add_argument("--relaxations", default=",".join(RELAXATIONS), help="comma-separated, in this order")
     parser.add_argument("--pattern-cap", type=int, default=PATTERN_CAP, help="most weeks enumerated per patient")
+    parser.add_argument("--no-cp-sat", action="store_true", help="leave out the CP-SAT row")
     parser.add_argument("--csv", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.relaxations.split(",") if name.strip()]
-    rows = measure(generate(args.size, args.seed), args.time_limit, args.seed, chosen, args.pattern_cap)
+    rows = measure(generate(args.size, args.seed), args.time_limit, args.seed, chosen, args.pattern_cap,
+                   with_cp_sat=not args.no_cp_sat)
     print(f"{args.size} seed {args.seed}, bounds on tier 1 (patients placed), {args.time_limit:g} s per MIP")
     show(rows, COLUMNS, args.csv, width=18)
     return 0

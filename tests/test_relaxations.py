@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import csv
 import itertools
+import math
+
+import numpy as np
+import pytest
 
 from ortools.sat.python import cp_model
 
 from benchmarks import relaxations
+from benchmarks.baselines import SparseRows
 from iop_sched.constraints.availability import compute_eligibility
 from iop_sched.week_alone import week_alone_model
 from programs import block, build, clinician, patient, program_dict, window
@@ -27,6 +32,8 @@ def test_the_week_patterns_see_what_the_plain_lp_does_not():
     assert rows["lp_placeable_alone"]["bound"] == 2.0
     assert rows["lp_week_patterns"]["bound"] == 1.0
     assert "2 weeks for 2 patients" in rows["lp_week_patterns"]["note"]
+    assert 1.0 <= rows["lp_week_cuts"]["bound"] <= 1.0 + 1e-6   # the same hull as cutting planes, bound from duals
+    assert "2 cuts" in rows["lp_week_cuts"]["note"]
     assert rows["integer_attend"]["bound"] == 1.0
     assert rows["integer_open_staff"]["bound"] == 2.0   # the seats, not the groups' opening, are the gap here
     assert (rows["cp_sat"]["bound"], rows["cp_sat"]["status"], rows["cp_sat"]["note"]) == (1, "optimal", "1 placed")
@@ -78,4 +85,26 @@ def test_every_relaxation_bounds_the_optimum_and_the_table_is_written(tmp_path, 
     assert all(bound >= placed - 1e-6 for bound in bounds.values()), bounds
     # each LP adds rows to the one before it, so never looser
     assert bounds["lp"] >= bounds["lp_placeable_alone"] - 1e-6 >= bounds["lp_week_patterns"] - 2e-6
+    # once no cut is violated every patient's attendance lies in their hull: the two meet
+    assert abs(bounds["lp_week_cuts"] - bounds["lp_week_patterns"]) < 1e-3
     assert "small seed 1" in capsys.readouterr().out
+
+
+def test_the_safe_bound_holds_for_any_duals_and_is_tight_for_the_right_ones():
+    # min -x1 - x2 with x1 + x2 <= 1.5, 0 <= x <= 1: the optimum is -1.5
+    rows = SparseRows()
+    rows.add([0, 1], [1.0, 1.0], -math.inf, 1.5)
+    cost, upper = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
+    assert relaxations.safe_lower_bound(rows, np.array([1.0]), cost, upper) == pytest.approx(-1.5)
+    for dual in np.random.default_rng(0).normal(0.0, 3.0, 50):
+        assert relaxations.safe_lower_bound(rows, np.array([dual]), cost, upper) <= -1.5 + 1e-12
+
+
+def test_a_week_cut_weighs_every_minimal_week_at_least_one_and_cuts_off_the_point():
+    # weeks {0, 1} and {0, 2}; the LP attends block 0 fully and blocks 1 and 2 a quarter each, placed 1
+    incidence = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    weights = relaxations.week_cut(incidence, np.array([1.0, 0.25, 0.25]), placed=1.0)
+    assert weights is not None and (weights >= 0).all()
+    assert (incidence.T @ weights >= 1.0 - 1e-9).all()
+    assert weights @ np.array([1.0, 0.25, 0.25]) < 1.0
+    assert relaxations.week_cut(incidence, np.array([1.0, 0.5, 0.5]), placed=1.0) is None   # inside the hull
