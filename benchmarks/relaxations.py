@@ -259,9 +259,9 @@ def week_cut_bound(model: MipModel, pattern_cap: int = PATTERN_CAP, max_rounds: 
             incidence = None
             if weeks:
                 position = {b: i for i, b in enumerate(blocks)}
-                incidence = np.zeros((len(blocks), len(weeks)))
+                incidence = np.zeros((len(blocks), len(weeks)), dtype=np.uint8)  # dense, so small entries
                 for k, week in enumerate(weeks):
-                    incidence[[position[b] for b in week], k] = 1.0
+                    incidence[[position[b] for b in week], k] = 1
             incidences[signature] = incidence
         if incidences[signature] is not None:
             patients.append((p, blocks, incidences[signature]))
