@@ -147,12 +147,24 @@ def fix_unplaceable(model: MipModel) -> int:
     return fixed
 
 
+def _run(highs) -> None:
+    """Run HiGHS; a failed run (not one cut short by its time limit) is an error, never a bound."""
+    import highspy
+
+    if highs.run() == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS failed: {highs.modelStatusToString(highs.getModelStatus())}")
+
+
 def tier_one_bound(model: MipModel, integer: Sequence[int] = (), time_limit: float = 60.0) -> tuple[float, str]:
     """HiGHS on tier 1 with the `integer` columns integer: the proven bound on patients placed and the status."""
+    import highspy
+
     highs = highs_of(model, integer, time_limit)
-    highs.run()
+    _run(highs)
     info = highs.getInfo()
     status = highs.modelStatusToString(highs.getModelStatus())
+    if not integer and highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return float(len(model.problem.patients)), status  # an LP cut short proves nothing beyond everyone
     # Tier 1 minimises minus the number placed: the bound on placed is minus the dual bound.
     bound = -float(info.mip_dual_bound) if integer else -float(info.objective_function_value)
     return bound, status
@@ -167,6 +179,9 @@ def highs_of(model: MipModel, integer: Sequence[int] = (), time_limit: float = 6
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("time_limit", float(time_limit))
     highs.setOptionValue("mip_rel_gap", 0.0)
+    # one thread: HiGHS keeps one thread pool per process, and a pool of another size (left by an earlier
+    # solve in the same process) makes every run fail; a fresh pool of the size asked for avoids that
+    highspy.Highs.resetGlobalScheduler(True)
     highs.setOptionValue("threads", 1)
     highs.addVars(n, np.zeros(n), np.asarray(model.columns.upper, dtype=np.float64))
     highs.addRows(len(rows), np.asarray(rows.lower, dtype=np.float64), np.asarray(rows.upper, dtype=np.float64),
@@ -272,7 +287,7 @@ def week_cut_bound(model: MipModel, pattern_cap: int = PATTERN_CAP, max_rounds: 
     upper = np.asarray(model.columns.upper, dtype=np.float64)
     rounds = cuts = 0
     while True:
-        highs.run()
+        _run(highs)
         highs.setOptionValue("solver", "simplex")
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
