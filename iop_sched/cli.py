@@ -103,8 +103,8 @@ def _command_solve(args: argparse.Namespace) -> int:
         return _fail([f"--out {args.out}: cannot be written ({error.strerror or error}); the previous --out is intact"])
     print(schedule.summary())
     for clash in case_only_clashes(str(path.relative_to(out)) for path in sorted(out.rglob("*")) if path.is_file()):
-        print(f"warning: {' and '.join(clash)} differ only in case: copied to a case-insensitive disk (Windows, "
-              f"macOS) one would overwrite the other; give those ids spellings that differ in more than case",
+        print(f"warning: {' and '.join(clash)} differ only in case or Unicode form: copied to a case-insensitive disk (Windows, "
+              f"macOS) one would overwrite the other; give those ids spellings that differ in more than that",
               file=sys.stderr)
     if args.suggest:
         print("suggestions (verified by solving again):" if suggestions else "no change found that places more")

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import unicodedata
 from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Union
@@ -83,14 +84,15 @@ def _file_and_folder(files: Mapping[str, bytes]) -> list[str]:
 
 
 def case_only_clashes(paths: Iterable[str]) -> list[tuple[str, ...]]:
-    """Paths that differ only in case: on a case-insensitive disk (Windows, macOS) one file overwrites another.
+    """Paths that differ only in case or Unicode form: on a case-insensitive disk (Windows, macOS) one file
+    overwrites another (macOS also takes "José" composed and decomposed for one name).
 
     The format allows ids such as `P1` and `p1` (unique as strings), and Linux keeps both files,
     so they are written; but a copy to such a disk would hand one patient another's calendar.
     """
     by_folded: dict[str, list[str]] = defaultdict(list)
     for path in paths:
-        by_folded[path.casefold()].append(path)
+        by_folded[unicodedata.normalize("NFD", path).casefold()].append(path)
     return [tuple(sorted(group)) for _, group in sorted(by_folded.items()) if len(group) > 1]
 
 

@@ -380,9 +380,14 @@ class Patient(StrictModel):
         return set(self.tags) | {self.population}
 
 
-def _normalised_name(text: str) -> str:
-    """Case, runs of spaces and Unicode forms aside: "José" typed composed or decomposed is one name."""
-    return " ".join(unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold()).split())
+def _normalised_names(text: str) -> tuple[str, str]:
+    """The text case and runs of spaces aside, as typed and decomposed (NFKD).
+
+    Decomposed, "José" typed composed or decomposed is one name, and "Ana" still shows inside
+    "Ana\u0301lia" (composing would merge the a with its accent). A name found in either form counts.
+    """
+    plain = " ".join(text.casefold().split())
+    return plain, unicodedata.normalize("NFKD", " ".join(unicodedata.normalize("NFKD", text).casefold().split()))
 
 
 class Problem(StrictModel):
@@ -404,12 +409,12 @@ class Problem(StrictModel):
     @cached_property
     def patient_names_normalised(self) -> frozenset[str]:
         """Patient names as `names_a_patient` compares them."""
-        return frozenset(_normalised_name(p.name) for p in self.patients if p.name and _normalised_name(p.name))
+        return frozenset(form for p in self.patients if p.name for form in _normalised_names(p.name) if form)
 
     def names_a_patient(self, text: str) -> bool:
         """Whether a patient's name appears in `text` (case, runs of spaces and Unicode forms aside, even inside a longer word)."""
-        mine = _normalised_name(text)
-        return any(name in mine for name in self.patient_names_normalised)
+        forms = _normalised_names(text)
+        return any(name in mine for name in self.patient_names_normalised for mine in forms)
 
     @cached_property
     def clinician_shown_names(self) -> dict[str, str]:

@@ -738,3 +738,15 @@ def test_a_patients_name_is_found_in_a_clinicians_name_written_in_another_unicod
     files = build_calendars(problem, make_schedule(problem, DEFAULT_ASSIGNMENT, DEFAULT_STAFF), now=NOW)
     everything = unicodedata.normalize("NFC", b"".join(files.values()).decode("utf-8").replace("\r\n ", "").casefold())
     assert "jos\u00e9 pe\u00f1a" not in everything
+
+
+@pytest.mark.parametrize("patient_name, clinician_name", [
+    ("Ana", "Ana\u0301lia Reyes"),          # composing would merge the a with its accent: still found
+    ("Ren\u00e9", "Rene\u0301e Dubois"),    # composed in one record, decomposed in the other
+    ("Ana Rivera", "Dr. ANA  rivera"),       # case and spaces, as before
+])
+def test_patient_names_are_found_in_either_unicode_form(patient_name, clinician_name):
+    data = problem_data()
+    data["patients"][0]["name"] = patient_name
+    data["clinicians"][1]["name"] = clinician_name
+    assert problem_from_data(data).clinician_shown_names["chen"] == "chen"

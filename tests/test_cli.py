@@ -8,6 +8,7 @@ import os
 import pytest
 
 from iop_sched.cli import main
+from iop_sched.output import case_only_clashes
 from programs import acceptance_path, patient, program_dict, three_evenings
 
 
@@ -252,13 +253,16 @@ def test_out_that_is_a_loop_of_links_or_a_mount_point_exits_2_before_solving(tmp
 
 def test_ids_that_differ_only_in_case_are_written_with_a_warning(tmp_path, capsys):
     # unique as strings, so the format accepts them; a case-insensitive disk would keep one calendar of the two
+    (tmp_path / "Probe").write_text("")
+    if (tmp_path / "probe").exists():
+        pytest.skip("this disk is case-insensitive: the two files cannot both be written here")
     data = program_dict(blocks=three_evenings(), patients=[patient("P1"), patient("p1"), patient("P2")])
     out = tmp_path / "out"
     assert main(["solve", write_problem(tmp_path, data), "--out", str(out), "--time-limit", "10", "--quiet"]) == 0
     assert (out / "calendars/patients/P1.ics").read_bytes() != b""
     assert (out / "calendars/patients/p1.ics").read_bytes() != b""
     err = capsys.readouterr().err
-    assert "calendars/patients/P1.ics and calendars/patients/p1.ics differ only in case" in err
+    assert "calendars/patients/P1.ics and calendars/patients/p1.ics differ only in case or Unicode form" in err
     assert "P2" not in err
 
 
@@ -266,3 +270,9 @@ def test_no_warning_when_ids_differ_in_more_than_case(tmp_path, capsys):
     assert main(["solve", write_problem(tmp_path, small_program()), "--out", str(tmp_path / "out"),
                  "--time-limit", "10", "--quiet"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_case_only_clashes_folds_case_and_unicode_form_and_nothing_else():
+    assert case_only_clashes(["a/P1.ics", "a/p1.ics", "a/P2.ics", "b/P1.ics"]) == [("a/P1.ics", "a/p1.ics")]
+    assert case_only_clashes(["Jos\u00e9.ics", "Jose\u0301.ics"]) == [("Jose\u0301.ics", "Jos\u00e9.ics")]
+    assert case_only_clashes(["P1.ics", "P10.ics", "P1.ics.bak"]) == []
