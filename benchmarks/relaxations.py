@@ -8,7 +8,7 @@ that relaxation cannot see:
 
 - ``lp``: the linear relaxation of the model as built;
 - ``lp_placeable_alone``: the same, with every patient who cannot be placed even with the
-  program to themselves (`reasons.placeable_alone`) fixed unplaced;
+  program to themselves (the one-patient model of `week_alone`, proven infeasible) fixed unplaced;
 - ``lp_week_patterns``: the same, plus each patient's weeks as columns (every inclusion-minimal
   week that meets their weekly rules; a placed patient attends at least one of them, so
   `sum of patterns holding b <= attend[p, b]`, `placed = sum of patterns`). This is the
@@ -50,8 +50,8 @@ from benchmarks.generate import SIZES, generate  # noqa: E402
 from benchmarks.tables import show  # noqa: E402
 from iop_sched.constraints.availability import compute_eligibility  # noqa: E402
 from iop_sched.constraints.base import TIER_PLACED  # noqa: E402
-from iop_sched.reasons import placeable_alone  # noqa: E402
 from iop_sched.schema import Patient, Problem  # noqa: E402
+from iop_sched.week_alone import week_alone_model  # noqa: E402
 from iop_sched.weektime import MINUTES_PER_DAY  # noqa: E402
 
 RELAXATIONS = ("lp", "lp_placeable_alone", "lp_week_patterns", "lp_week_cuts", "integer_attend",
@@ -136,14 +136,21 @@ def add_week_patterns(model: MipModel, cap: int = PATTERN_CAP) -> dict[str, int]
 
 
 def fix_unplaceable(model: MipModel) -> int:
-    """Fix unplaced every patient who cannot be placed even alone; how many."""
+    """Fix unplaced every patient proven unplaceable even alone (no time limit: a guess would void the bound)."""
+    from ortools.sat.python import cp_model
+
     problem, eligibility = model.problem, model.eligibility
     fixed = 0
     for p, patient in enumerate(problem.patients):
         blocks = eligibility.blocks_of_patient[p]
-        if not blocks or not placeable_alone(problem, patient, blocks):
-            model.fix_zero(model.placed + p)
-            fixed += 1
+        if blocks:
+            week, _ = week_alone_model(problem, patient, blocks)
+            solver = cp_model.CpSolver()
+            solver.parameters.num_workers = 1
+            if solver.solve(week) != cp_model.INFEASIBLE:
+                continue
+        model.fix_zero(model.placed + p)
+        fixed += 1
     return fixed
 
 
@@ -156,18 +163,24 @@ def _run(highs) -> None:
 
 
 def tier_one_bound(model: MipModel, integer: Sequence[int] = (), time_limit: float = 60.0) -> tuple[float, str]:
-    """HiGHS on tier 1 with the `integer` columns integer: the proven bound on patients placed and the status."""
+    """HiGHS on tier 1 with the `integer` columns integer: the proven bound on patients placed and the status.
+
+    An LP's bound is computed from its duals (`safe_lower_bound`), a MIP's is HiGHS's dual bound.
+    """
     import highspy
 
     highs = highs_of(model, integer, time_limit)
     _run(highs)
     info = highs.getInfo()
     status = highs.modelStatusToString(highs.getModelStatus())
-    if not integer and highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return float(len(model.problem.patients)), status  # an LP cut short proves nothing beyond everyone
+    if not integer:
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return float(len(model.problem.patients)), status  # an LP cut short proves nothing beyond everyone
+        duals = np.asarray(highs.getSolution().row_dual, dtype=np.float64)
+        upper = np.asarray(model.columns.upper, dtype=np.float64)
+        return -safe_lower_bound(model.rows, duals, model.cost_vector(TIER_PLACED), upper), status
     # Tier 1 minimises minus the number placed: the bound on placed is minus the dual bound.
-    bound = -float(info.mip_dual_bound) if integer else -float(info.objective_function_value)
-    return bound, status
+    return -float(info.mip_dual_bound), status
 
 
 def highs_of(model: MipModel, integer: Sequence[int] = (), time_limit: float = 60.0):
@@ -213,7 +226,7 @@ def safe_lower_bound(rows: SparseRows, duals: np.ndarray, cost: np.ndarray, uppe
         reduced = cost - np.bincount(index, weights=value * y[row_of_entry], minlength=len(cost))
         row_terms = np.where(y > 0, y * np.where(np.isfinite(lower), lower, 0.0),
                              y * np.where(np.isfinite(upper_rows), upper_rows, 0.0))
-        column_terms = np.minimum(reduced, 0.0) * upper
+        column_terms = np.where(reduced < 0.0, reduced * upper, 0.0)  # 0 times an unbounded column is 0
         total = float(row_terms.sum() + column_terms.sum())
         margin = 1e-9 * float(np.abs(row_terms).sum() + np.abs(column_terms).sum()) + 1e-9
         best = max(best, total - margin)
@@ -246,7 +259,7 @@ def week_cut(incidence: np.ndarray, attendance: np.ndarray, placed: float) -> Op
     lightest = float((incidence.T @ weights).min())
     if lightest <= 1e-9:
         return None
-    weights /= min(1.0, lightest)
+    weights *= (1.0 + 1e-12) / min(1.0, lightest)  # every week at least 1, rounding included
     return weights if float(weights @ attendance) < placed - 1e-6 else None
 
 
