@@ -167,20 +167,24 @@ def tier_one_bound(model: MipModel, integer: Sequence[int] = (), time_limit: flo
 
     An LP's bound is computed from its duals (`safe_lower_bound`), a MIP's is HiGHS's dual bound.
     """
-    import highspy
-
     highs = highs_of(model, integer, time_limit)
     _run(highs)
-    info = highs.getInfo()
     status = highs.modelStatusToString(highs.getModelStatus())
     if not integer:
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return float(len(model.problem.patients)), status  # an LP cut short proves nothing beyond everyone
-        duals = np.asarray(highs.getSolution().row_dual, dtype=np.float64)
-        upper = np.asarray(model.columns.upper, dtype=np.float64)
-        return -safe_lower_bound(model.rows, duals, model.cost_vector(TIER_PLACED), upper), status
+        return _lp_bound(highs, model), status
     # Tier 1 minimises minus the number placed: the bound on placed is minus the dual bound.
-    return -float(info.mip_dual_bound), status
+    return -float(highs.getInfo().mip_dual_bound), status
+
+
+def _lp_bound(highs, model: MipModel) -> float:
+    """The bound on patients placed from the LP just solved in `highs` (holding `model.rows`, in order)."""
+    import highspy
+
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return float(len(model.problem.patients))  # an LP cut short proves nothing beyond everyone
+    duals = np.asarray(highs.getSolution().row_dual, dtype=np.float64)
+    upper = np.asarray(model.columns.upper, dtype=np.float64)
+    return -safe_lower_bound(model.rows, duals, model.cost_vector(TIER_PLACED), upper)
 
 
 def highs_of(model: MipModel, integer: Sequence[int] = (), time_limit: float = 60.0):
@@ -296,8 +300,6 @@ def week_cut_bound(model: MipModel, pattern_cap: int = PATTERN_CAP, max_rounds: 
     enumerated = time.monotonic() - started
     highs = highs_of(model, time_limit=time_limit)
     highs.setOptionValue("solver", "ipm")  # the first LP: interior point, then crossover gives a basis to warm start
-    cost = model.cost_vector(TIER_PLACED)
-    upper = np.asarray(model.columns.upper, dtype=np.float64)
     rounds = cuts = 0
     while True:
         _run(highs)
@@ -326,13 +328,8 @@ def week_cut_bound(model: MipModel, pattern_cap: int = PATTERN_CAP, max_rounds: 
         cuts += added
         if not added:
             break
-    status = highs.modelStatusToString(highs.getModelStatus())
-    if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-        duals = np.asarray(highs.getSolution().row_dual, dtype=np.float64)
-        bound = -safe_lower_bound(model.rows, duals, cost, upper)
-    else:
-        bound = float(len(problem.patients))
-    return {"bound": bound, "lp": -float(highs.getInfo().objective_function_value), "status": status,
+    return {"bound": _lp_bound(highs, model), "lp": -float(highs.getInfo().objective_function_value),
+            "status": highs.modelStatusToString(highs.getModelStatus()),
             "rounds": rounds, "cuts": cuts, "enumerated_seconds": round(enumerated, 2),
             "patients_with_weeks": len(patients), "seconds": round(time.monotonic() - started, 2)}
 
@@ -358,18 +355,17 @@ def measure(document: dict, time_limit: float, seed: int = 0, relaxations: Seque
             counts = add_week_patterns(model, pattern_cap)
             note += (f"; {counts['patterns']} weeks for {counts['patients']} patients"
                      f", {counts['over_cap']} over the cap")
-        if name == "lp_week_cuts":
-            found = week_cut_bound(model, pattern_cap, time_limit=time_limit)
-            note += (f"; LP {found['lp']:.3f} after {found['rounds']} rounds, {found['cuts']} cuts; weeks of "
-                     f"{found['patients_with_weeks']} patients in {found['enumerated_seconds']} s")
-            rows.append({"relaxation": name, "bound": round(found["bound"], 3), "status": found["status"],
-                         "seconds": round(time.monotonic() - started, 2), "note": note})
-            continue
         if name == "integer_attend":
             integer = sorted(model.attend.values())
         if name == "integer_open_staff":
             integer = list(range(model.open, model.open + len(problem.blocks))) + sorted(model.staff.values())
-        bound, status = tier_one_bound(model, integer, time_limit)
+        if name == "lp_week_cuts":
+            found = week_cut_bound(model, pattern_cap, time_limit=time_limit)
+            note += (f"; LP {found['lp']:.3f} after {found['rounds']} rounds, {found['cuts']} cuts; weeks of "
+                     f"{found['patients_with_weeks']} patients in {found['enumerated_seconds']} s")
+            bound, status = found["bound"], found["status"]
+        else:
+            bound, status = tier_one_bound(model, integer, time_limit)
         rows.append({"relaxation": name, "bound": round(bound, 3), "status": status,
                      "seconds": round(time.monotonic() - started, 2), "note": note})
     if with_cp_sat:
