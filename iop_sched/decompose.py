@@ -139,7 +139,9 @@ def solve_parts(problem: Problem, eligibility: Eligibility, parts: list[Part], s
         hint_empty_schedule(schedule_model)
         starts.append(hint_first_come_first_served(sub, schedule_model, families) if warm_start else None)
         pairs = len(schedule_model.variables.attend)
-        runners.append(TierRunner(schedule_model, {tier: parameters_for(tier, pairs) for tier in split}, started))
+        # parts are solved only without a previous schedule or pins, so the wishes tier starts from moves
+        runners.append(TierRunner(schedule_model, {tier: parameters_for(tier, pairs) for tier in split}, started,
+                                  move_patients=True))
     weights = [1 + sum(len(eligibility.blocks_of_patient[p]) for p in part.patients) for part in parts]
     for tier in split:
         remaining = max(0.05, deadline - time.monotonic())

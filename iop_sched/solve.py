@@ -176,7 +176,7 @@ def solve_model(
     outcome.parameters = {"time_limit": float(time_limit), "tiers": {str(t): p for t, p in per_tier.items()}}
 
     deadline = started + time_limit
-    runner = TierRunner(schedule_model, per_tier, started)
+    runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins)
     hint_empty_schedule(schedule_model)
     split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
     parts = independent_parts(problem, schedule_model.eligibility) if split else []

@@ -15,7 +15,7 @@ from typing import Callable, Optional
 
 from ortools.sat.python import cp_model
 
-from .constraints import continuity, symmetry
+from .constraints import continuity, symmetry, wishes
 from .floors import wishes_floor
 from .model import MAXIMISED_TIERS, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
 from .schema import Problem
@@ -24,6 +24,8 @@ Progress = Callable[[dict], None]
 
 #: Share of a tier's seconds its floor (`iop_sched.floors`) may take before the search starts.
 FLOOR_SHARE = 0.1
+#: Share of the wishes tier's seconds the moves of `iop_sched.week_moves` may take before its search.
+MOVES_SHARE = 0.2
 
 STATUS = {
     cp_model.OPTIMAL: "optimal",
@@ -113,8 +115,12 @@ def hint_first_come_first_served(problem: Problem, schedule_model: ScheduleModel
 class TierRunner:
     """Solves one model's tiers in the order asked, keeping the latest complete schedule."""
 
-    def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float):
+    def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
+                 move_patients: bool = False):
         self.schedule_model = schedule_model
+        #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
+        #: tier solved before it counts changes, which the moves do not see)
+        self.move_patients = move_patients and wishes.add in schedule_model.families
         self.parameters = parameters       # CP-SAT parameters per tier
         self.started = started             # progress reports time from here
         self.best: Optional[cp_model.CpSolver] = None  # the solver holding the latest complete schedule
@@ -128,6 +134,8 @@ class TierRunner:
         model.minimize(expression)
         tier_started = time.monotonic()
         floor = self._floor(tier, tier_started + FLOOR_SHARE * seconds)
+        if tier == TIER_WISHES and self.move_patients and self.best is not None:
+            self._move_patients(expression, tier_started + (FLOOR_SHARE + MOVES_SHARE) * seconds)
         solver = cp_model.CpSolver()
         apply_parameters(solver, self.parameters[tier])
         solver.parameters.max_time_in_seconds = max(0.05, seconds - (time.monotonic() - tier_started))
@@ -158,6 +166,28 @@ class TierRunner:
         # Fix this tier at the value reached; the next tier starts from this complete schedule.
         model.add(expression <= value)
         hint_complete_solution(model, self.best)
+
+    def _move_patients(self, expression: cp_model.LinearExprT, deadline: float) -> None:
+        """Start from the schedule with patients moved to cheaper weeks (`iop_sched.week_moves`), when CP-SAT
+        completes it and it costs the tier less; otherwise nothing changes."""
+        from .week_moves import move_to_cheaper_weeks
+
+        variables, chosen = self.schedule_model.variables, self.best.boolean_value
+        week = continuity.PreviousSchedule(
+            placed={p for p, var in enumerate(variables.placed) if chosen(var)},
+            attend={key for key, var in variables.attend.items() if chosen(var)},
+            staff={key for key, var in variables.staff.items() if chosen(var)})
+        moves = move_to_cheaper_weeks(self.schedule_model.problem, self.schedule_model.eligibility,
+                                      week.attend, week.staff, deadline)
+        if not moves.moved:
+            return
+        before = self.best
+        week.attend = moves.attend
+        continuity.hint_previous(self.schedule_model.model, variables, week)
+        self.complete_hinted_schedule(max(0.05, deadline - time.monotonic()))
+        if self.best is before or self.best.value(expression) >= before.value(expression):
+            self.best = before
+            hint_complete_solution(self.schedule_model.model, before)
 
     def _floor(self, tier: int, deadline: float) -> Optional[int]:
         """A bound on `tier` that needs no search, from the tiers fixed before it (`iop_sched.floors`), or None."""

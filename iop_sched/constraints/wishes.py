@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Callable, Optional
+from typing import Callable, Collection, Optional
 
 from ortools.sat.python import cp_model
 
@@ -93,6 +93,65 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
     ]
 
 
+def block_charges(problem: Problem, patient: Patient, blocks: list[int],
+                  primary_can_lead: Callable[[int], bool]) -> dict[int, int]:
+    """What attending each of `blocks` charges `patient` apart from tracks: its minutes, 60 outside their
+    preferred times, 60 when their primary clinician does not lead it (`primary_can_lead(block)` false)."""
+    charge = {b: problem.blocks[b].minutes for b in blocks}
+    for b in blocks_outside_preference(problem, patient, blocks):
+        charge[b] += WISH_WEIGHT
+    if patient.primary_clinician is not None:
+        for b in blocks:
+            if not primary_can_lead(b):
+                charge[b] += WISH_WEIGHT
+    return charge
+
+
+def week_charge(problem: Problem, patient: Patient, week: Collection[int],
+                primary_leads: Callable[[int], bool]) -> int:
+    """What this family charges `patient` for attending `week` (blocks), given who leads each block.
+
+    The terms of `add` for one patient, without the constant for a patient with no date in the program.
+    """
+    charge = block_charges(problem, patient, list(week), primary_leads)
+    tracks = {track_of(problem, problem.blocks[b]) for b in week}
+    return sum(charge.values()) + WISH_WEIGHT * len(tracks)
+
+
+def week_charge_model(problem: Problem, patient: Patient, blocks: list[int], primary_can_lead: Callable[[int], bool]
+                      ) -> tuple[cp_model.CpModel, dict[int, cp_model.IntVar], cp_model.LinearExprT]:
+    """`week_alone_model` with what the patient's week charges (as `week_charge`) as an expression to minimise."""
+    model, attend = week_alone_model(problem, patient, blocks)
+    charge = block_charges(problem, patient, blocks, primary_can_lead)
+    by_track: dict[tuple, list[int]] = defaultdict(list)
+    for b in blocks:
+        by_track[track_of(problem, problem.blocks[b])].append(b)
+    tracks_used = []
+    for track_blocks in by_track.values():
+        used = model.new_bool_var("")
+        for b in track_blocks:
+            model.add_implication(attend[b], used)
+        tracks_used.append(used)
+    total = (cp_model.LinearExpr.weighted_sum(list(attend.values()), [charge[b] for b in attend])
+             + WISH_WEIGHT * cp_model.LinearExpr.sum(tracks_used))
+    return model, attend, total
+
+
+def one_patient_solver(seconds: float) -> cp_model.CpSolver:
+    """A solver for a model of one patient's week: one worker, no presolve.
+
+    Presolve, probing and symmetry detection cost more than the search there
+    (large program, 570 patients: 0.98 s against 2.46 s, the same floors).
+    """
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = max(0.01, seconds)
+    solver.parameters.cp_model_presolve = False
+    solver.parameters.cp_model_probing_level = 0
+    solver.parameters.symmetry_level = 0
+    return solver
+
+
 def cheapest_week_alone(problem: Problem, patient: Patient, blocks: list[int],
                         primary_can_lead: Callable[[int], bool], seconds: float) -> Optional[int]:
     """The least this family charges `patient` when placed: their cheapest week with the program to themselves.
@@ -104,33 +163,9 @@ def cheapest_week_alone(problem: Problem, patient: Patient, blocks: list[int],
     by `seconds`, its proven bound is returned, which holds as well; None when no week
     meets the rules (the patient is placed in no schedule).
     """
-    model, attend = week_alone_model(problem, patient, blocks)
-    weight = {b: problem.blocks[b].minutes for b in blocks}
-    for b in blocks_outside_preference(problem, patient, blocks):
-        weight[b] += WISH_WEIGHT
-    if patient.primary_clinician is not None:
-        for b in blocks:
-            if not primary_can_lead(b):
-                weight[b] += WISH_WEIGHT
-    by_track: dict[tuple, list[int]] = defaultdict(list)
-    for b in blocks:
-        by_track[track_of(problem, problem.blocks[b])].append(b)
-    tracks_used = []
-    for track_blocks in by_track.values():
-        used = model.new_bool_var("")
-        for b in track_blocks:
-            model.add_implication(attend[b], used)
-        tracks_used.append(used)
-    model.minimize(cp_model.LinearExpr.weighted_sum(list(attend.values()), [weight[b] for b in attend])
-                   + WISH_WEIGHT * cp_model.LinearExpr.sum(tracks_used))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.max_time_in_seconds = max(0.01, seconds)
-    # a model of one patient's week: presolve, probing and symmetry detection cost more than the search
-    # (large program, 570 patients: 0.98 s against 2.46 s, the same floors)
-    solver.parameters.cp_model_presolve = False
-    solver.parameters.cp_model_probing_level = 0
-    solver.parameters.symmetry_level = 0
+    model, _, charge = week_charge_model(problem, patient, blocks, primary_can_lead)
+    model.minimize(charge)
+    solver = one_patient_solver(seconds)
     code = solver.solve(model)
     if code == cp_model.INFEASIBLE:
         return None  # never placed, in any schedule
