@@ -12,7 +12,8 @@ entry after `competition` is one of:
 - Q feasible: the schedule missed a better one (it was not proven optimal):
   `{"code": "not_found_in_time", "week": [groups that would work]}`.
 - Q not settled in time: `{"code": "undetermined", "rule": null, "seconds": N}`;
-  nothing more is claimed.
+  nothing more is claimed. (`reasons` says the same with `"rule": "placeable_alone"` when even
+  the check of the patient's week alone, made before Q, is not settled in time.)
 - Q proven infeasible: Q is asked again with one rule relaxed at a time, only at the
   groups this patient can reach (`RULES`, in this order). Each relaxed rule comes back
   as a constraint with a slack the solver minimises, so a feasible answer shows the

@@ -52,15 +52,22 @@ def _busy_summary(patient: Patient) -> str:
     return "; ".join(parts)
 
 
-def placeable_alone(problem: Problem, patient: Patient, blocks: list[int]) -> bool:
-    """Whether some week of the reachable blocks meets every rule of a placement."""
+#: Seconds the check "could they be placed with the program to themselves?" may take (milliseconds in practice).
+ALONE_CHECK_SECONDS = 5.0
+
+
+def placeable_alone(problem: Problem, patient: Patient, blocks: list[int]) -> Optional[bool]:
+    """Whether some week of the reachable blocks meets every rule of a placement; None when not settled in time."""
     if not blocks:
         return False
     model, _ = week_alone_model(problem, patient, blocks)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = 5.0
+    solver.parameters.max_time_in_seconds = ALONE_CHECK_SECONDS
     solver.parameters.num_workers = 1
-    return solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    code = solver.solve(model)
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return True
+    return False if code == cp_model.INFEASIBLE else None
 
 
 def _explain_outside_dates(problem: Problem, patient: Patient, explanation: Explanation) -> None:
@@ -233,7 +240,12 @@ def explain_unplaced(
                             + "; ".join(f"{problem.blocks[b].id} ({why})" for b, why in never.items()) + ".",
                             "never_opens", blocks=[problem.blocks[b].id for b in never],
                             why={problem.blocks[b].id: why for b, why in never.items()})
-        if placeable_alone(problem, patient, blocks):
+        alone = placeable_alone(problem, patient, blocks)
+        if alone is None:  # neither proven possible nor impossible: nothing more is claimed
+            explanation.add(f"Whether any week of their reachable groups meets the rules of a placement, with the "
+                            f"program to themselves, was not settled within {ALONE_CHECK_SECONDS:g} s.",
+                            "undetermined", rule="placeable_alone", seconds=ALONE_CHECK_SECONDS)
+        elif alone:
             _explain_with_others(problem, blocks, schedule, explanation)
             if prove and analysed >= max_patients:
                 explanation.add(f"What binds was not checked: these checks stop after {max_patients} "

@@ -110,7 +110,7 @@ def test_every_result_passes_the_validator_or_is_honestly_not_found(data):
     stats = document["stats"]
     assert stats["placed"] <= stats["placed_bound"] <= stats["patients"]
     eligibility = compute_eligibility(problem)
-    alone = sum(placeable_alone(problem, patient, eligibility.blocks_of_patient[p])
+    alone = sum(placeable_alone(problem, patient, eligibility.blocks_of_patient[p]) is not False
                 for p, patient in enumerate(problem.patients))
     assert stats["placed"] <= alone  # nobody is placed who could not be placed with the program to themselves
     if schedule.status == "optimal":

@@ -307,3 +307,22 @@ def test_alone_and_unplaceable_for_want_of_clinician_hours_is_not_told_of_compet
     reasons = week(solve_checked(data), "P1").reasons
     assert "cost another patient's place" not in " ".join(reasons)
     assert any(reason.startswith("Clinician hours used up") for reason in reasons), reasons
+
+
+def test_a_check_alone_not_settled_in_time_claims_nothing(monkeypatch):
+    # The check "could they be placed with the program to themselves?" takes milliseconds; if it ever
+    # ran out of time, the patient must not be told that no week of theirs can work.
+    from ortools.sat.python import cp_model
+
+    from iop_sched import reasons
+
+    blocks = [block(f"{d}", d, "18:00", "21:00", room="r1", topic="skills") for d in ("mon", "wed")]
+    data = program_dict(blocks=blocks, patients=[patient("P1")], rules={"required_topics": {"relapse_prevention": 1}})
+    problem = problem_from_data(data)
+    document = solve_checked(data).to_dict()
+    assert reasons.placeable_alone(problem, problem.patients[0], [0, 1]) is False
+    monkeypatch.setattr(cp_model.CpSolver, "solve", lambda self, model, callback=None: cp_model.UNKNOWN)
+    assert reasons.placeable_alone(problem, problem.patients[0], [0, 1]) is None
+    told = explain(problem, document)["P1"]
+    assert told.why == [{"code": "undetermined", "rule": "placeable_alone", "seconds": reasons.ALONE_CHECK_SECONDS}]
+    assert "not settled" in told.sentences[0] and "none reachable" not in " ".join(told.sentences)
