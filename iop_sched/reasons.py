@@ -65,6 +65,8 @@ def placeable_alone(problem: Problem, patient: Patient, blocks: list[int]) -> Op
     solver.parameters.max_time_in_seconds = ALONE_CHECK_SECONDS
     solver.parameters.num_workers = 1
     code = solver.solve(model)
+    if code == cp_model.MODEL_INVALID:  # a fault of ours, not a verdict on the patient
+        raise RuntimeError(f"the week model of patient {patient.id!r} is invalid: {model.validate()}")
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return True
     return False if code == cp_model.INFEASIBLE else None

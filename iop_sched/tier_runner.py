@@ -24,10 +24,10 @@ Progress = Callable[[dict], None]
 
 #: Share of a tier's seconds its floor (`iop_sched.floors`) may take before the search starts.
 FLOOR_SHARE = 0.1
-#: Share of the wishes tier's seconds the moves of `iop_sched.week_moves` may take before its search,
-#: and the share CP-SAT may then take to complete and check the moved schedule (network seed 0: the
-#: moves' passes 4 s, the completion 0.8 s; given only what the moves had left, it failed and the
-#: tier was worse off than without moves).
+#: The moves of `iop_sched.week_moves` end when FLOOR_SHARE + MOVES_SHARE of the wishes tier's seconds
+#: have passed (the floor's unused time is theirs); CP-SAT then has MOVES_COMPLETION_SHARE of them to
+#: complete and check the moved schedule (network seed 0: the moves' passes 4 s, the completion 0.8 s;
+#: given only what the moves had left, it failed and the tier was worse off than without moves).
 MOVES_SHARE = 0.2
 MOVES_COMPLETION_SHARE = 0.15
 
@@ -174,8 +174,13 @@ class TierRunner:
 
     def _move_patients(self, expression: cp_model.LinearExprT, deadline: float, completion_seconds: float) -> None:
         """Start from the schedule with patients moved to cheaper weeks (`iop_sched.week_moves`) until
-        `deadline`, when CP-SAT completes it within `completion_seconds` and it costs the tier less;
-        otherwise nothing changes."""
+        `deadline`, when CP-SAT completes it within `completion_seconds`; otherwise nothing changes.
+
+        Every move lowers the moved patient's charge with the staffing fixed, so the completed
+        schedule costs the tier less. The comparison below is a guard only: the earlier solve's
+        value of the tier counts auxiliary variables (tracks) that nothing minimised, so it can
+        be above that schedule's true cost.
+        """
         from .week_moves import move_to_cheaper_weeks
 
         variables, chosen = self.schedule_model.variables, self.best.boolean_value

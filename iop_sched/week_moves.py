@@ -29,7 +29,7 @@ from ortools.sat.python import cp_model
 
 from .constraints.availability import Eligibility
 from .constraints.wishes import one_patient_solver, week_charge, week_charge_model
-from .schema import Problem
+from .schema import Patient, Problem
 
 #: Seconds one patient's move may search (their model has a few dozen Booleans: milliseconds).
 SECONDS_PER_PATIENT = 0.05
@@ -90,9 +90,9 @@ def _one_pass(problem: Problem, eligibility: Eligibility, week: dict[int, set[in
             break
         mine = week[p]
         reachable = [b for b in eligibility.blocks_of_patient[p] if b in mine or seats_left(problem, size, crew, b) > 0]
-        if len(reachable) == len(mine):
-            continue
         patient = problem.patients[p]
+        if len(reachable) == len(mine) and not _can_drop_a_group(problem, patient, mine):
+            continue  # nothing to move to and nothing to leave: their week stands
         primary = clinician_index.get(patient.primary_clinician) if patient.primary_clinician is not None else None
         leads = lambda b: primary in crew.get(b, ())  # noqa: E731 - read at once, for this patient only
         better = _cheaper_week(problem, p, reachable, mine, size, leads, deadline)
@@ -105,6 +105,12 @@ def _one_pass(problem: Problem, eligibility: Eligibility, week: dict[int, set[in
             size[b] += 1
         week[p] = better
         moves.moved += 1
+
+
+def _can_drop_a_group(problem: Problem, patient: Patient, week: set[int]) -> bool:
+    """Whether the week keeps its weekly minimum without its shortest group (tier 1 may give more than needed)."""
+    minutes = [problem.blocks[b].minutes for b in week]
+    return sum(minutes) - min(minutes) >= problem.min_minutes_for(patient)
 
 
 def _cheaper_week(problem: Problem, p: int, reachable: list[int], mine: set[int], size: dict[int, int],

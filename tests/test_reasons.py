@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from iop_sched import load_problem, problem_from_data
 from iop_sched.reasons import explain
 from programs import acceptance_path, block, build, clinician, patient, program_dict, solve_checked, week, window
@@ -326,3 +328,6 @@ def test_a_check_alone_not_settled_in_time_claims_nothing(monkeypatch):
     told = explain(problem, document)["P1"]
     assert told.why == [{"code": "undetermined", "rule": "placeable_alone", "seconds": reasons.ALONE_CHECK_SECONDS}]
     assert "not settled" in told.sentences[0] and "none reachable" not in " ".join(told.sentences)
+    monkeypatch.setattr(cp_model.CpSolver, "solve", lambda self, model, callback=None: cp_model.MODEL_INVALID)
+    with pytest.raises(RuntimeError, match="invalid"):  # a fault of ours is not a verdict on the patient
+        reasons.placeable_alone(problem, problem.patients[0], [0, 1])

@@ -9,7 +9,7 @@ from iop_sched.constraints.availability import compute_eligibility
 from iop_sched.model import FAMILIES, build_model
 from iop_sched.tier_runner import TierRunner
 from iop_sched.validate import validate_schedule
-from iop_sched.week_moves import Moves, move_to_cheaper_weeks
+from iop_sched.week_moves import Moves, move_to_cheaper_weeks, seats_left
 
 from programs import block, build, clinician, patient, program_dict, window
 
@@ -133,3 +133,55 @@ def test_moves_only_start_a_wishes_tier():
     assert TierRunner(build_model(problem), {}, 0.0, move_patients=True).move_patients
     assert not TierRunner(build_model(problem, without_wishes), {}, 0.0, move_patients=True).move_patients
     assert not TierRunner(build_model(problem), {}, 0.0).move_patients
+
+
+def test_a_patient_given_more_groups_than_they_need_drops_one():
+    # tier 1 may give a week above the minimum: 9 h where 6 h would do
+    data = program([patient("A"), patient("B")], rules={"min_weekly_hours": 6})
+    data["blocks"] = data["blocks"][:3]  # the mornings only
+    _, moves = moved(data, {"A": "am", "B": "am"}, crews={"am": ["c1"]})
+    assert moves.moved == 2 and moves.saved == 2 * 180
+    weeks: dict[int, list[int]] = {}
+    for p, b in moves.attend:
+        weeks.setdefault(p, []).append(b)
+    assert sorted(len(w) for w in weeks.values()) == [2, 2]
+
+
+def test_a_shut_group_has_no_seat():
+    problem = build(program([patient("A")]))
+    assert seats_left(problem, {}, {}, 0) == 0 and seats_left(problem, {0: 0}, {0: {0}}, 0) == 0
+    assert seats_left(problem, {0: 1}, {0: {0}}, 0) == problem.capacity_of(problem.blocks[0]) - 1
+
+
+def test_a_moved_schedule_the_solver_cannot_complete_is_dropped(monkeypatch):
+    import iop_sched.week_moves as week_moves
+    from iop_sched.solve import tier_parameters
+
+    problem = build(program([patient("A", **WANTS_EVENINGS), patient("B"), patient("C")]))
+    schedule_model = build_model(problem)
+    parameters = {tier: tier_parameters(tier, None, 0, False, None) for tier in (1, 2)}
+    runner = TierRunner(schedule_model, parameters, time.monotonic(), move_patients=True)
+    runner.solve_tier(1, 5)
+    before = runner.best
+    everything = set(schedule_model.variables.attend)  # everyone in every group: overlaps, too many hours
+    monkeypatch.setattr(week_moves, "move_to_cheaper_weeks", lambda *args: Moves(everything, moved=1, saved=1))
+    runner._move_patients(schedule_model.tier_expression(2), time.monotonic() + 5, 5)
+    assert runner.best is before
+
+
+def test_no_moves_when_re_planning_or_holding_pins(monkeypatch):
+    import iop_sched.week_moves as week_moves
+
+    from programs import solve_checked
+
+    calls = []
+    real = week_moves.move_to_cheaper_weeks
+    monkeypatch.setattr(week_moves, "move_to_cheaper_weeks", lambda *args: calls.append(1) or real(*args))
+    data = program([patient("A", **WANTS_EVENINGS), patient("B"), patient("C")])
+    first = solve_checked(data, time_limit=5)
+    assert calls  # a plain solve starts its wishes tier from the moves
+    calls.clear()
+    solve_checked(data, time_limit=5, previous=first.to_dict())
+    pinned = program([patient("A", pinned_blocks=["mon-am"]), patient("B"), patient("C")])
+    solve_checked(pinned, time_limit=5)
+    assert calls == []

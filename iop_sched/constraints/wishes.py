@@ -120,7 +120,11 @@ def week_charge(problem: Problem, patient: Patient, week: Collection[int],
 
 def week_charge_model(problem: Problem, patient: Patient, blocks: list[int], primary_can_lead: Callable[[int], bool]
                       ) -> tuple[cp_model.CpModel, dict[int, cp_model.IntVar], cp_model.LinearExprT]:
-    """`week_alone_model` with what the patient's week charges (as `week_charge`) as an expression to minimise."""
+    """`week_alone_model` with what the patient's week charges (as `week_charge`) as an expression to minimise.
+
+    The expression equals `week_charge` of the chosen week once minimised (a track's indicator is only
+    forced up by its groups); at any solution it is at least that, so a row `charge <= c` is sound.
+    """
     model, attend = week_alone_model(problem, patient, blocks)
     charge = block_charges(problem, patient, blocks, primary_can_lead)
     by_track: dict[tuple, list[int]] = defaultdict(list)
