@@ -155,12 +155,9 @@ def solve_parts(problem: Problem, eligibility: Eligibility, parts: list[Part], s
             runner.solve_tier(tier, (tier_deadline - time.monotonic()) * weights[k] / still, report)
     week, found, fallback = PreviousSchedule(), False, None
     for part, runner, start in zip(parts, runners, starts):
-        variables = runner.schedule_model.variables
         if runner.best is not None:
-            chosen = runner.best.boolean_value
-            attend = {key for key, var in variables.attend.items() if chosen(var)}
-            staff = {key for key, var in variables.staff.items() if chosen(var)}
-            placed = {p for p, var in enumerate(variables.placed) if chosen(var)}
+            best = runner.best_week()
+            attend, staff, placed = best.attend, best.staff, best.placed
         elif start is not None:  # the solver found nothing in time: the part's first-come-first-served week
             attend, staff, placed = set(start.attend), set(start.staff), set(start.placed)
             fallback = "first_come_first_served"

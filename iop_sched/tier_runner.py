@@ -183,22 +183,26 @@ class TierRunner:
         """
         from .week_moves import move_to_cheaper_weeks
 
-        variables, chosen = self.schedule_model.variables, self.best.boolean_value
-        week = continuity.PreviousSchedule(
-            placed={p for p, var in enumerate(variables.placed) if chosen(var)},
-            attend={key for key, var in variables.attend.items() if chosen(var)},
-            staff={key for key, var in variables.staff.items() if chosen(var)})
+        week = self.best_week()
         moves = move_to_cheaper_weeks(self.schedule_model.problem, self.schedule_model.eligibility,
                                       week.attend, week.staff, deadline)
         if not moves.moved:
             return
         before = self.best
         week.attend = moves.attend
-        continuity.hint_previous(self.schedule_model.model, variables, week)
+        continuity.hint_previous(self.schedule_model.model, self.schedule_model.variables, week)
         self.complete_hinted_schedule(completion_seconds)
         if self.best is before or self.best.value(expression) >= before.value(expression):
             self.best = before
             hint_complete_solution(self.schedule_model.model, before)
+
+    def best_week(self) -> continuity.PreviousSchedule:
+        """Who is placed, who attends and who staffs which block in the latest complete schedule."""
+        variables, chosen = self.schedule_model.variables, self.best.boolean_value
+        return continuity.PreviousSchedule(
+            placed={p for p, var in enumerate(variables.placed) if chosen(var)},
+            attend={key for key, var in variables.attend.items() if chosen(var)},
+            staff={key for key, var in variables.staff.items() if chosen(var)})
 
     def _floor(self, tier: int, deadline: float) -> Optional[int]:
         """A bound on `tier` that needs no search, from the tiers fixed before it (`iop_sched.floors`), or None."""

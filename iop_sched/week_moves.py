@@ -95,10 +95,11 @@ def _one_pass(problem: Problem, eligibility: Eligibility, week: dict[int, set[in
             continue  # nothing to move to and nothing to leave: their week stands
         primary = clinician_index.get(patient.primary_clinician) if patient.primary_clinician is not None else None
         leads = lambda b: primary in crew.get(b, ())  # noqa: E731 - read at once, for this patient only
-        better = _cheaper_week(problem, p, reachable, mine, size, leads, deadline)
+        now = week_charge(problem, patient, mine, leads)
+        better = _cheaper_week(problem, p, reachable, mine, now, size, leads, deadline)
         if better is None:
             continue
-        moves.saved += week_charge(problem, patient, mine, leads) - week_charge(problem, patient, better, leads)
+        moves.saved += now - week_charge(problem, patient, better, leads)
         for b in mine - better:
             size[b] -= 1
         for b in better - mine:
@@ -113,16 +114,16 @@ def _can_drop_a_group(problem: Problem, patient: Patient, week: set[int]) -> boo
     return sum(minutes) - min(minutes) >= problem.min_minutes_for(patient)
 
 
-def _cheaper_week(problem: Problem, p: int, reachable: list[int], mine: set[int], size: dict[int, int],
+def _cheaper_week(problem: Problem, p: int, reachable: list[int], mine: set[int], now: int, size: dict[int, int],
                   leads: Callable[[int], bool], deadline: float) -> Optional[set[int]]:
-    """The cheapest week of `reachable` blocks that charges less than `mine`, or None."""
+    """The cheapest week of `reachable` blocks that charges less than `mine` (which charges `now`), or None."""
     patient = problem.patients[p]
     model, attend, charge = week_charge_model(problem, patient, reachable, leads)
     for b in mine:
         model.add_hint(attend[b], True)
         if size[b] - 1 < max(1, problem.blocks[b].min_size):
             model.add(attend[b] == 1)  # the group would fall below its minimum without them
-    model.add(charge <= week_charge(problem, patient, mine, leads) - 1)
+    model.add(charge <= now - 1)
     model.minimize(charge)
     solver = one_patient_solver(min(SECONDS_PER_PATIENT, deadline - time.monotonic()))
     if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
