@@ -141,7 +141,7 @@ def solve_parts(problem: Problem, eligibility: Eligibility, parts: list[Part], s
         pairs = len(schedule_model.variables.attend)
         # parts are solved only without a previous schedule or pins, so the wishes tier starts from moves
         runners.append(TierRunner(schedule_model, {tier: parameters_for(tier, pairs) for tier in split}, started,
-                                  move_patients=True))
+                                  move_patients=True, bound_placed=True))
     weights = [1 + sum(len(eligibility.blocks_of_patient[p]) for p in part.patients) for part in parts]
     for tier in split:
         remaining = max(0.05, deadline - time.monotonic())

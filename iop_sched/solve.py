@@ -26,6 +26,10 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
   of each tier's solve. On large programs and networks (`LOWER_TIERS_LNS_PAIRS`) the wishes
   and costs tiers run LNS on both workers (`LOWER_TIERS_LNS`): there the full worker's bound
   does not move in time, and the wishes tier's bound comes from `iop_sched.floors`.
+- Beside tier 1's search, on programs up to `week_hull.BOUND_MAX_PAIRS` eligible pairs, an LP with
+  every patient's week whole (`iop_sched.week_hull`, COIN-OR CLP) bounds the number placed; a
+  schedule that meets it is proven and ends the search. On large programs it is the optimum or one
+  above it (500 / 527 / 530), where CP-SAT's own bound stays at 514-580.
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
   workers; `extra_parameters` override any parameter in every tier.
 - `random_seed` fixed (0) by default; `time_limit` is the whole budget over all tiers.
@@ -176,7 +180,8 @@ def solve_model(
     outcome.parameters = {"time_limit": float(time_limit), "tiers": {str(t): p for t, p in per_tier.items()}}
 
     deadline = started + time_limit
-    runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins)
+    runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
+                        bound_placed=True)
     hint_empty_schedule(schedule_model)
     split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
     parts = independent_parts(problem, schedule_model.eligibility) if split else []

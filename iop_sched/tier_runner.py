@@ -19,6 +19,7 @@ from .constraints import continuity, symmetry, wishes
 from .floors import wishes_floor
 from .model import MAXIMISED_TIERS, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
 from .schema import Problem
+from .week_hull import BOUND_MAX_PAIRS, PlacedBoundBeside
 
 Progress = Callable[[dict], None]
 
@@ -29,6 +30,8 @@ FLOOR_SHARE = 0.1
 #: complete and check the moved schedule (network seed 0: the moves' passes 4 s, the completion 0.8 s;
 #: given only what the moves had left, it failed and the tier was worse off than without moves).
 MOVES_SHARE = 0.2
+#: how long tier 1 waits, after its search stopped at the time limit, for the LP bound beside it
+BOUND_GRACE_SECONDS = 0.5
 MOVES_COMPLETION_SHARE = 0.15
 
 STATUS = {
@@ -52,27 +55,33 @@ class TierOutcome:
 
 
 class ProgressReporter(cp_model.CpSolverSolutionCallback):
-    """Reports each improving solution and each better bound of a tier to a caller's function.
+    """Reports each improving solution and each better bound of a tier to a caller's function, and
+    stops tier 1's search once a schedule places as many as the LP bound beside it allows.
 
     Values are in the tier's own terms: patients placed for tier 1 (a maximum, so
     the bound is an upper bound), the tier's cost for tiers 2 and 3 (a lower bound).
     """
 
-    def __init__(self, tier: int, progress: Progress, started: float):
+    def __init__(self, tier: int, progress: Optional[Progress], started: float,
+                 placed_bound: Optional[PlacedBoundBeside] = None, stop: Callable[[], None] = lambda: None):
         super().__init__()
         self._tier, self._progress, self._started = tier, progress, started
+        self._placed_bound, self._stop = placed_bound, stop
         self._sign = -1 if tier in MAXIMISED_TIERS else 1
         self._value: Optional[float] = None
         self._bound: Optional[float] = None
 
     def _report(self, event: str) -> None:
-        self._progress({"tier": self._tier, "event": event, "value": self._value, "bound": self._bound,
-                        "elapsed": time.monotonic() - self._started})
+        if self._progress is not None:
+            self._progress({"tier": self._tier, "event": event, "value": self._value, "bound": self._bound,
+                            "elapsed": time.monotonic() - self._started})
 
     def on_solution_callback(self) -> None:
         self._value = self._sign * self.objective_value
         self._bound = self._sign * self.best_objective_bound
         self._report("solution")
+        if self._placed_bound is not None and self._placed_bound.met(int(round(self._value)), self._stop):
+            self._stop()
 
     def on_bound(self, bound: float) -> None:
         self._bound = self._sign * bound
@@ -120,8 +129,11 @@ class TierRunner:
     """Solves one model's tiers in the order asked, keeping the latest complete schedule."""
 
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
-                 move_patients: bool = False):
+                 move_patients: bool = False, bound_placed: bool = False):
         self.schedule_model = schedule_model
+        #: solve the LP with whole weeks (`iop_sched.week_hull`) beside tier 1's search: its bound
+        #: proves the number placed as soon as a schedule meets it (programs up to `BOUND_MAX_PAIRS`)
+        self.bound_placed = bound_placed and len(schedule_model.variables.attend) <= BOUND_MAX_PAIRS
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
         #: tier solved before it counts changes, which the moves do not see)
         self.move_patients = move_patients and wishes.add in schedule_model.families
@@ -143,11 +155,23 @@ class TierRunner:
                                 MOVES_COMPLETION_SHARE * seconds)
         solver = cp_model.CpSolver()
         apply_parameters(solver, self.parameters[tier])
-        solver.parameters.max_time_in_seconds = max(0.05, seconds - (time.monotonic() - tier_started))
-        callback = ProgressReporter(tier, progress, self.started) if progress else None
-        if callback is not None:
+        remaining = max(0.05, seconds - (time.monotonic() - tier_started))
+        solver.parameters.max_time_in_seconds = remaining
+        placed_bound = None
+        if tier == TIER_PLACED and self.bound_placed:
+            placed_bound = PlacedBoundBeside.for_program(self.schedule_model.problem, self.schedule_model.families,
+                                                         remaining)
+        callback = None
+        if progress is not None or placed_bound is not None:
+            callback = ProgressReporter(tier, progress, self.started, placed_bound, solver.stop_search)
+        if progress is not None:
             solver.best_bound_callback = callback.on_bound
         code = solver.solve(model, callback) if callback else solver.solve(model)
+        if placed_bound is not None:
+            # a search that proved its count needs no bound; one stopped by the time limit gives the LP
+            # a moment to end (its own limit is the same)
+            upper = placed_bound.finish(0.0 if code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) else BOUND_GRACE_SECONDS)
+            floor = None if upper is None else -upper
         seconds = time.monotonic() - tier_started
         sign = -1 if tier in MAXIMISED_TIERS else 1
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):

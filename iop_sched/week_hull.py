@@ -1,0 +1,458 @@
+"""An upper bound on patients placed, from the model's LP with every patient's week whole.
+
+Why: CP-SAT's bound on patients placed comes from an LP in which a patient can make up
+their weekly hours with fractions of scarce groups (benchmarks/RESULTS.md, seventh
+session: the bound is lost in the patients' weeks, not in the groups), so on large
+programs it stays 3-15 % above the optimum and the count is never proven. Each patient's
+valid weeks are the paths of a small layered graph: one layer per day, a day's choice of
+groups per arc, the state the week so far (minutes, days, required topics, each capped at
+what the rules ask). A flow of `placed[p]` through it is an extended formulation of the
+week hull: its LP is as strong as one column per week (medium program 0: 138.28 both ways,
+against 141.46 for the plain LP) with ~90 arcs a patient instead of ~600 weeks.
+
+`placed_upper_bound` solves that LP (COIN-OR CLP inside OR-Tools) with the rows of the
+families that decide who can be placed, and rounds down a bound computed from the LP's
+duals, valid whatever the LP solver's tolerances. `PlacedBoundBeside` runs it in a thread
+beside tier 1's search, which stops as soon as a schedule meets it: the count is then
+proven (large programs 0 / 1 / 2: bounds 500 / 527 / 530 in 8-11 s, where CP-SAT's own
+stay at 514-580).
+
+The graph keeps every week the model allows (it forgets only the weekly maximum and
+overlaps across midnight), and rules are only ever left out, so the LP is a relaxation of
+the model and its bound never cuts a schedule off (tests/test_week_hull.py checks both).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
+
+from ortools.linear_solver import pywraplp
+from ortools.sat.python import cp_model
+
+from .constraints import group_size, patient_week, rooms, staffing, topics
+from .schema import Problem
+from .weektime import MINUTES_PER_DAY
+
+if TYPE_CHECKING:
+    from .model import ConstraintFamily
+
+#: the constraint families that decide who can be placed (the others rank schedules or break symmetry)
+PLACING_FAMILIES = (group_size.add, staffing.add, rooms.add)
+#: the LP beside tier 1 runs on programs up to this many eligible (patient, block) pairs: medium ones
+#: (~2,100-2,400) take ~1 s, large ones (~13,000-16,000) 8-11 s; network ones (~47,000-53,000), 122 s
+#: on program 0, more than tier 1's seconds
+BOUND_MAX_PAIRS = 30_000
+#: a day with more choices than this (no daily limit, many short groups) leaves the patient out of the hull
+MAX_CHOICES_PER_DAY = 256
+#: a patient whose graph would pass this many arcs keeps only the model's own rows (still a valid bound)
+MAX_ARCS_PER_PATIENT = 20_000
+#: the bound's rounding margin: a bound within this of an integer counts as that integer
+INTEGRALITY_MARGIN = 1e-6
+
+State = tuple[int, int, tuple[int, ...]]  # minutes so far, days used, count per required topic (each capped)
+Node = tuple[int, State]                  # (layer, state); layer k is before the k-th day with a group
+
+
+@dataclass(frozen=True)
+class Arc:
+    """One day's choice in a patient's week: from a state to the next, attending `blocks` that day."""
+
+    tail: Node
+    head: Node
+    blocks: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class WeekGraph:
+    """Every valid week of one patient as a path from `source` to any node of the last layer."""
+
+    source: Node
+    arcs: tuple[Arc, ...]
+
+
+class GraphTooLarge(Exception):
+    """A patient's week graph passed its size limit: the patient keeps only the model's own rows."""
+
+
+def _day_choices(problem: Problem, day_blocks: Sequence[int]) -> list[tuple[int, ...]]:
+    """Every set of one day's groups a patient can attend together (no overlap, within the daily limit)."""
+    limit = problem.max_minutes_per_day()
+    ordered = sorted(day_blocks, key=lambda b: problem.blocks[b].interval)
+    choices: list[tuple[int, ...]] = []
+
+    def extend(chosen: tuple[int, ...], after: int, minutes: int, free_from: int) -> None:
+        choices.append(chosen)
+        if len(choices) > MAX_CHOICES_PER_DAY:
+            raise GraphTooLarge
+        for i in range(after, len(ordered)):
+            block = problem.blocks[ordered[i]]
+            if block.interval[0] < free_from or (limit is not None and minutes + block.minutes > limit):
+                continue
+            extend(chosen + (ordered[i],), i + 1, minutes + block.minutes, block.interval[1])
+
+    extend((), 0, 0, -1)
+    return choices
+
+
+def week_graph(problem: Problem, patient_index: int, blocks: Iterable[int],
+               with_topics: bool = True) -> Optional[WeekGraph]:
+    """The patient's week graph over the groups they can reach; None when no week of theirs is valid.
+
+    Raises GraphTooLarge past `MAX_CHOICES_PER_DAY` or `MAX_ARCS_PER_PATIENT`.
+    """
+    patient = problem.patients[patient_index]
+    need = problem.min_minutes_for(patient)
+    min_days = problem.program.rules.min_days_per_week
+    limit = problem.max_minutes_per_day()
+    if limit is not None and limit > 0 and math.ceil(need / limit) >= min_days:
+        min_days = 0  # the weekly minutes already take that many days: the days need no state of their own
+    required = problem.required_topics_for(patient) if with_topics else {}
+    topic_names = sorted(required)
+    by_day: dict[int, list[int]] = defaultdict(list)
+    for b in blocks:
+        by_day[problem.blocks[b].interval[0] // MINUTES_PER_DAY].append(b)
+    days = sorted(by_day)
+    choices = [_day_choices(problem, by_day[day]) for day in days]
+
+    def step(state: State, choice: tuple[int, ...]) -> State:
+        minutes, used, counts = state
+        return (min(need, minutes + sum(problem.blocks[b].minutes for b in choice)),
+                min(min_days, used + (1 if choice else 0)),
+                tuple(min(required[name], counts[i] + sum(1 for b in choice if problem.blocks[b].topic == name))
+                      for i, name in enumerate(topic_names)))
+
+    def complete(state: State) -> bool:
+        minutes, used, counts = state
+        return minutes >= need and used >= min_days and all(
+            counts[i] >= required[name] for i, name in enumerate(topic_names))
+
+    source_state: State = (0, 0, tuple(0 for _ in topic_names))
+    layers: list[set[State]] = [{source_state}]
+    for layer_choices in choices:
+        layers.append({step(state, choice) for state in layers[-1] for choice in layer_choices})
+    alive: list[set[State]] = [set() for _ in layers]  # states from which a complete week is still reachable
+    alive[-1] = {state for state in layers[-1] if complete(state)}
+    for k in range(len(days) - 1, -1, -1):
+        alive[k] = {state for state in layers[k] if any(step(state, c) in alive[k + 1] for c in choices[k])}
+    if source_state not in alive[0]:
+        return None
+    arcs = []
+    for k, layer_choices in enumerate(choices):
+        for state in alive[k]:
+            for choice in layer_choices:
+                head = step(state, choice)
+                if head in alive[k + 1]:
+                    arcs.append(Arc((k, state), (k + 1, head), choice))
+        if len(arcs) > MAX_ARCS_PER_PATIENT:
+            raise GraphTooLarge
+    return WeekGraph((0, source_state), tuple(arcs))
+
+
+@dataclass
+class LinearRelaxation:
+    """An LP: columns with bounds, rows `lower <= sum(value * column) <= upper`, a cost to minimise."""
+
+    column_lower: list[float]
+    column_upper: list[float]
+    cost: dict[int, float]
+    rows: list[tuple[list[int], list[float], float, float]]
+
+    def add_column(self, lower: float, upper: float) -> int:
+        self.column_lower.append(lower)
+        self.column_upper.append(upper)
+        return len(self.column_lower) - 1
+
+
+def _literal(reference: int) -> tuple[int, float, float]:
+    """A CP-SAT literal as (column, coefficient, constant): x, or 1 - x for a negated reference."""
+    return (reference, 1.0, 0.0) if reference >= 0 else (-reference - 1, -1.0, 1.0)
+
+
+def _literal_row(literals: Sequence[int], lower: float, upper: float) -> tuple[list[int], list[float], float, float]:
+    """`lower <= sum(literals) <= upper` with negated literals moved to the bounds."""
+    index, value, constant = [], [], 0.0
+    for reference in literals:
+        column, coefficient, shift = _literal(reference)
+        index.append(column)
+        value.append(coefficient)
+        constant += shift
+    return index, value, lower - constant, upper - constant
+
+
+def model_relaxation(model: cp_model.CpModel) -> Optional[LinearRelaxation]:
+    """The LP of a CP-SAT model's linear rows, clauses, at-most-ones and implications; None if not minimising.
+
+    Rules the LP cannot state (enforced linear rows, other constraint kinds) are left out, which
+    only weakens the relaxation.
+    """
+    proto = model.proto
+    objective = proto.objective
+    if proto.has_floating_point_objective() or objective.scaling_factor not in (0.0, 1.0):
+        return None
+    lower = [float(v.domain[0]) for v in proto.variables]
+    upper = [float(v.domain[len(v.domain) - 1]) for v in proto.variables]
+    cost: dict[int, float] = defaultdict(float)
+    for var, coefficient in zip(objective.vars, objective.coeffs):
+        cost[var] += float(coefficient)
+    relaxation = LinearRelaxation(lower, upper, dict(cost), [])
+    rows = relaxation.rows
+    for constraint in proto.constraints:
+        enforcement = list(constraint.enforcement_literal)
+        if constraint.has_linear():
+            if enforcement:
+                continue
+            linear = constraint.linear
+            domain = list(linear.domain)
+            low = -math.inf if domain[0] <= cp_model.INT_MIN else float(domain[0])
+            high = math.inf if domain[-1] >= cp_model.INT_MAX else float(domain[-1])
+            if any(reference < 0 for reference in linear.vars):
+                continue  # a negated reference's meaning depends on the variable's kind: left out
+            index, value = list(linear.vars), [float(c) for c in linear.coeffs]
+            rows.append((index, value, low, high))
+        elif constraint.has_bool_and():
+            # e1 and ... and ek  =>  l   is   l - sum(e) >= 1 - k  (l = 1 when k = 0)
+            for reference in constraint.bool_and.literals:
+                column, coefficient, shift = _literal(reference)
+                index, value, low = [column], [coefficient], 1.0 - len(enforcement) - shift
+                for enforcer in enforcement:
+                    column, coefficient, shift = _literal(enforcer)
+                    index.append(column)
+                    value.append(-coefficient)
+                    low += shift
+                rows.append((index, value, low, math.inf))
+        elif enforcement:
+            continue
+        elif constraint.has_bool_or():
+            rows.append(_literal_row(list(constraint.bool_or.literals), 1.0, math.inf))
+        elif constraint.has_at_most_one():
+            rows.append(_literal_row(list(constraint.at_most_one.literals), -math.inf, 1.0))
+        elif constraint.has_exactly_one():
+            rows.append(_literal_row(list(constraint.exactly_one.literals), 1.0, 1.0))
+    return relaxation
+
+
+def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Sequence[int],
+                   attend: dict[tuple[int, int], int], blocks_of_patient: Sequence[Sequence[int]],
+                   with_topics: bool = True) -> int:
+    """Each patient's week as a flow of `placed` through their week graph; returns the arcs added.
+
+    `placed` and `attend` are the model's column indices. A patient with no valid week is fixed
+    unplaced; one whose graph is too large keeps only the model's rows.
+    """
+    arcs_added = 0
+    for p, blocks in enumerate(blocks_of_patient):
+        try:
+            graph = week_graph(problem, p, blocks, with_topics) if blocks else None
+        except GraphTooLarge:
+            continue
+        if graph is None:
+            relaxation.column_upper[placed[p]] = min(relaxation.column_upper[placed[p]], 0.0)
+            continue
+        leaving: dict[Node, list[int]] = defaultdict(list)
+        entering: dict[Node, list[int]] = defaultdict(list)
+        through: dict[int, list[int]] = defaultdict(list)
+        for arc in graph.arcs:
+            column = relaxation.add_column(0.0, 1.0)
+            leaving[arc.tail].append(column)
+            entering[arc.head].append(column)
+            for b in arc.blocks:
+                through[b].append(column)
+        arcs_added += len(graph.arcs)
+        rows = relaxation.rows
+        rows.append((leaving[graph.source] + [placed[p]], [1.0] * len(leaving[graph.source]) + [-1.0], 0.0, 0.0))
+        for node, out in leaving.items():
+            if node != graph.source:
+                rows.append((entering[node] + out, [1.0] * len(entering[node]) + [-1.0] * len(out), 0.0, 0.0))
+        for b in blocks:
+            rows.append((through[b] + [attend[p, b]], [1.0] * len(through[b]) + [-1.0], 0.0, 0.0))
+    return arcs_added
+
+
+def safe_lower_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> float:
+    """min cost.x over the relaxation is at least this, for any row duals (Lagrangian bound).
+
+    cost.x = y.(Ax) + (cost - A'y).x, each part bounded by the rows' and the columns' bounds, so
+    duals that GLOP's tolerances made slightly wrong only weaken the bound. Both sign conventions
+    are tried; a margin covers the sum's rounding.
+    """
+    best = -math.inf
+    for sign in (1.0, -1.0):
+        reduced = [0.0] * len(relaxation.column_lower)
+        for column, value in relaxation.cost.items():
+            reduced[column] = value
+        total = 0.0
+        magnitude = 0.0
+        for (index, value, low, high), dual in zip(relaxation.rows, duals):
+            y = sign * dual
+            if (y > 0 and not math.isfinite(low)) or (y < 0 and not math.isfinite(high)) or y == 0:
+                continue
+            term = y * (low if y > 0 else high)
+            total += term
+            magnitude += abs(term)
+            for column, coefficient in zip(index, value):
+                reduced[column] -= y * coefficient
+        for column, r in enumerate(reduced):
+            if r == 0:
+                continue
+            edge = relaxation.column_lower[column] if r > 0 else relaxation.column_upper[column]
+            if not math.isfinite(edge):
+                total = -math.inf
+                break
+            total += r * edge
+            magnitude += abs(r * edge)
+        best = max(best, total - 1e-9 * magnitude - 1e-9)
+    return best
+
+
+#: The LP solvers tried in order, both inside the OR-Tools wheel. COIN-OR CLP (its default dual
+#: simplex) solves these LPs far faster than GLOP: large program 0, 5.8 s against 53 s (GLOP's
+#: primal; its dual simplex had not finished after 7 minutes); medium ones 0.9 s against 0.6-1.6 s.
+LP_SOLVERS = ("CLP", "GLOP")
+
+
+class RelaxationSolver:
+    """An LP solver on a relaxation, cancellable from another thread (the search beside it may end first).
+
+    CLP cannot be interrupted once it has started: it stops at its time limit, and a cancelled
+    solve's answer is dropped.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._solver: Optional[pywraplp.Solver] = None
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._solver is not None:
+                self._solver.InterruptSolve()  # GLOP stops; CLP runs on to its time limit
+
+    @property
+    def cancelled(self) -> bool:
+        with self._lock:
+            return self._cancelled
+
+    def solve(self, relaxation: LinearRelaxation, seconds: float) -> Optional[float]:
+        """The safe bound from the LP's duals within `seconds`; None without one (or when cancelled)."""
+        solver = next((s for s in map(pywraplp.Solver.CreateSolver, LP_SOLVERS) if s is not None), None)
+        if solver is None:
+            return None
+        infinity = solver.infinity()
+
+        def finite(x: float) -> float:
+            return x if math.isfinite(x) else (infinity if x > 0 else -infinity)
+
+        columns = [solver.NumVar(finite(low), finite(high), "")
+                   for low, high in zip(relaxation.column_lower, relaxation.column_upper)]
+        constraints = []
+        for index, value, low, high in relaxation.rows:
+            row = solver.RowConstraint(finite(low), finite(high), "")
+            for column, coefficient in zip(index, value):
+                row.SetCoefficient(columns[column], row.GetCoefficient(columns[column]) + coefficient)
+            constraints.append(row)
+        objective = solver.Objective()
+        for column, value in relaxation.cost.items():
+            objective.SetCoefficient(columns[column], value)
+        objective.SetMinimization()
+        solver.SetTimeLimit(max(1, int(seconds * 1000)))
+        with self._lock:
+            if self._cancelled:
+                return None
+            self._solver = solver
+        status = solver.Solve()
+        with self._lock:
+            self._solver = None
+            if self._cancelled or status != pywraplp.Solver.OPTIMAL:
+                return None
+        bound = safe_lower_bound(relaxation, [row.dual_value() for row in constraints])
+        return bound if math.isfinite(bound) else None
+
+
+def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], seconds: float,
+                       solver: Optional[RelaxationSolver] = None) -> Optional[int]:
+    """At most this many patients can be placed (the LP with whole weeks); None without a bound in time.
+
+    Built from the families that decide who can be placed (`PLACING_FAMILIES` among `families`): the
+    others only rank schedules, and leaving rules out only weakens a relaxation, never voids it.
+    The weeks' flows stand for the patient_week family (and topics, when in `families`), so there is
+    no bound for a model without it.
+    """
+    from .model import build_model
+
+    if patient_week.add not in families:
+        return None
+    deadline = time.monotonic() + seconds
+    placing = [family for family in families if family in PLACING_FAMILIES]
+    schedule_model = build_model(problem, placing)
+    schedule_model.model.minimize(-cp_model.LinearExpr.sum(schedule_model.variables.placed))
+    relaxation = model_relaxation(schedule_model.model)
+    if relaxation is None:
+        return None
+    add_week_flows(relaxation, problem, [var.index for var in schedule_model.variables.placed],
+                   {key: var.index for key, var in schedule_model.variables.attend.items()},
+                   schedule_model.eligibility.blocks_of_patient, with_topics=topics.add in families)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0 or (solver is not None and solver.cancelled):
+        return None
+    bound = (solver or RelaxationSolver()).solve(relaxation, remaining)
+    if bound is None:
+        return None
+    return math.floor(-bound + INTEGRALITY_MARGIN)
+
+
+class PlacedBoundBeside:
+    """`placed_upper_bound` in a thread beside tier 1's search, which `met` lets stop once a schedule
+    places that many.
+
+    The LP solver releases the GIL while it solves, so the search loses a share of the cores
+    for the LP's seconds (medium programs ~1 s, large ones ~10 s).
+    """
+
+    def __init__(self, compute: Callable[[RelaxationSolver], Optional[int]]):
+        self._solver = RelaxationSolver()
+        self._lock = threading.Lock()
+        self._bound: Optional[int] = None
+        self._placed: Optional[int] = None  # the best schedule's count so far
+        self._stop: Optional[Callable[[], None]] = None
+        self._thread = threading.Thread(target=self._run, args=(compute,), daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def for_program(cls, problem: Problem, families: Sequence[ConstraintFamily], seconds: float) -> "PlacedBoundBeside":
+        return cls(lambda solver: placed_upper_bound(problem, families, seconds, solver))
+
+    def _run(self, compute: Callable[[RelaxationSolver], Optional[int]]) -> None:
+        bound = compute(self._solver)
+        with self._lock:
+            self._bound = bound
+            stop = self._stop if self._is_met() else None
+        if stop is not None:
+            stop()
+
+    def _is_met(self) -> bool:
+        return self._bound is not None and self._placed is not None and self._placed >= self._bound
+
+    def met(self, placed: int, stop: Callable[[], None]) -> bool:
+        """Record a schedule placing `placed`; True when it meets the bound (`stop` ends the search if
+        the bound arrives later)."""
+        with self._lock:
+            self._placed = placed if self._placed is None else max(self._placed, placed)
+            self._stop = stop
+            return self._is_met()
+
+    def finish(self, grace_seconds: float = 0.0) -> Optional[int]:
+        """The bound if the LP ends within `grace_seconds`; otherwise None, and the LP is cancelled
+        and left to end on its own (CLP at its time limit, which is the search's)."""
+        with self._lock:
+            self._stop = None  # the search is over: nothing left to stop
+        self._thread.join(timeout=max(0.0, grace_seconds))
+        if self._thread.is_alive():
+            self._solver.cancel()
+            return None
+        return self._bound
