@@ -19,7 +19,7 @@ from .constraints import continuity, symmetry, wishes
 from .floors import wishes_floor
 from .model import MAXIMISED_TIERS, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
 from .schema import Problem
-from .week_hull import BOUND_MAX_PAIRS, PlacedBoundBeside
+from .week_hull import PlacedBoundBeside
 
 Progress = Callable[[dict], None]
 
@@ -132,8 +132,8 @@ class TierRunner:
                  move_patients: bool = False, bound_placed: bool = False):
         self.schedule_model = schedule_model
         #: solve the LP with whole weeks (`iop_sched.week_hull`) beside tier 1's search: its bound
-        #: proves the number placed as soon as a schedule meets it (programs up to `BOUND_MAX_PAIRS`)
-        self.bound_placed = bound_placed and len(schedule_model.variables.attend) <= BOUND_MAX_PAIRS
+        #: proves the number placed as soon as a schedule meets it (which programs: `iop_sched.solve`)
+        self.bound_placed = bound_placed
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
         #: tier solved before it counts changes, which the moves do not see)
         self.move_patients = move_patients and wishes.add in schedule_model.families

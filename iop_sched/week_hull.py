@@ -43,10 +43,6 @@ if TYPE_CHECKING:
 
 #: the constraint families that decide who can be placed (the others rank schedules or break symmetry)
 PLACING_FAMILIES = (group_size.add, staffing.add, rooms.add)
-#: the LP beside tier 1 runs on programs up to this many eligible (patient, block) pairs: medium ones
-#: (~2,100-2,400) take ~1 s, large ones (~13,000-16,000) 8-11 s; network ones (~47,000-53,000), 122 s
-#: on program 0, more than tier 1's seconds
-BOUND_MAX_PAIRS = 30_000
 #: a day with more choices than this (no daily limit, many short groups) leaves the patient out of the hull
 MAX_CHOICES_PER_DAY = 256
 #: a patient whose graph would pass this many arcs keeps only the model's own rows (still a valid bound)

@@ -210,3 +210,28 @@ def test_without_the_weeks_rule_there_is_no_bound_and_without_topics_none_is_req
     assert placed_upper_bound(problem, FAMILIES, 10) == 0
     assert placed_upper_bound(problem, tuple(f for f in FAMILIES if f is not topics.add), 10) == 1
     assert placed_upper_bound(problem, tuple(f for f in FAMILIES if f is not patient_week.add), 10) is None
+
+
+def test_the_bound_runs_beside_tier_one_only_on_programs_of_its_size(monkeypatch):
+    """Whole program and independent parts alike: the LP is asked for when the eligible pairs are in the window."""
+    import importlib
+
+    from programs import solve_checked
+    from test_decompose import two_sites
+
+    solve_module = importlib.import_module("iop_sched.solve")
+    asked: list[int] = []
+
+    def recording(cls, problem, families, seconds):
+        asked.append(len(problem.patients))
+        return cls(lambda solver: placed_upper_bound(problem, families, seconds, solver))
+
+    monkeypatch.setattr(PlacedBoundBeside, "for_program", classmethod(recording))
+    solve_checked(two_sites(), time_limit=10)
+    assert asked == []                                    # a few pairs: below the window
+    monkeypatch.setattr(solve_module, "PLACED_BOUND_PAIRS", range(1, 100))
+    schedule = solve_checked(two_sites(), time_limit=10)  # two independent parts: one LP each
+    assert sorted(asked) == [2, 3] and schedule.stats["placed"] == 4
+    asked.clear()
+    solve_checked(two_sites(), time_limit=10, decompose=False)
+    assert asked == [5]
