@@ -19,7 +19,7 @@ from .constraints import continuity, symmetry, wishes
 from .floors import wishes_floor
 from .model import MAXIMISED_TIERS, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
 from .schema import Problem
-from .week_hull import PlacedBound, PlacedBoundBeside, keyed_booleans
+from .week_hull import PlacedBoundBeside
 
 Progress = Callable[[dict], None]
 
@@ -32,8 +32,6 @@ FLOOR_SHARE = 0.1
 MOVES_SHARE = 0.2
 #: how long tier 1 waits, after its search stopped at the time limit, for the LP bound beside it
 BOUND_GRACE_SECONDS = 0.5
-#: tier 1's search within the LP's fixings needs at least this long to be worth starting
-MIN_FIXING_SECONDS = 0.5
 MOVES_COMPLETION_SHARE = 0.15
 
 STATUS = {
@@ -58,7 +56,7 @@ class TierOutcome:
 
 class ProgressReporter(cp_model.CpSolverSolutionCallback):
     """Reports each improving solution and each better bound of a tier to a caller's function, and
-    stops tier 1's search once a schedule places the LP bound beside it, or one fewer.
+    stops tier 1's search once a schedule places as many as the LP bound beside it allows.
 
     Values are in the tier's own terms: patients placed for tier 1 (a maximum, so
     the bound is an upper bound), the tier's cost for tiers 2 and 3 (a lower bound).
@@ -82,7 +80,7 @@ class ProgressReporter(cp_model.CpSolverSolutionCallback):
         self._value = self._sign * self.objective_value
         self._bound = self._sign * self.best_objective_bound
         self._report("solution")
-        if self._placed_bound is not None and self._placed_bound.reached(int(round(self._value)), self._stop):
+        if self._placed_bound is not None and self._placed_bound.met(int(round(self._value)), self._stop):
             self._stop()
 
     def on_bound(self, bound: float) -> None:
@@ -172,12 +170,8 @@ class TierRunner:
         if placed_bound is not None:
             # a search that proved its count needs no bound; one stopped by the time limit gives the LP
             # a moment to end (its own limit is the same)
-            verdict = placed_bound.finish(0.0 if code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) else BOUND_GRACE_SECONDS)
-            if verdict is not None:
-                floor = -verdict.placed
-                if code == cp_model.FEASIBLE and -round(solver.objective_value) < verdict.placed:
-                    code, solver, floor = self._search_within_fixings(
-                        verdict, solver, expression, tier_started + seconds, progress)
+            upper = placed_bound.finish(0.0 if code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) else BOUND_GRACE_SECONDS)
+            floor = None if upper is None else -upper
         seconds = time.monotonic() - tier_started
         sign = -1 if tier in MAXIMISED_TIERS else 1
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -201,41 +195,6 @@ class TierRunner:
         # Fix this tier at the value reached; the next tier starts from this complete schedule.
         model.add(expression <= value)
         hint_complete_solution(model, self.best)
-
-    def _search_within_fixings(self, verdict: PlacedBound, solver: cp_model.CpSolver,
-                               expression: cp_model.LinearExprT, deadline: float,
-                               progress: Optional[Progress]) -> tuple[int, cp_model.CpSolver, int]:
-        """Look for one more patient placed only where the LP says one can be: reduced-cost fixing.
-
-        Every schedule placing more than the incumbent takes the values of `verdict.fixings` (leaving
-        them would put the LP's bound below incumbent + 1), so the search runs on a copy of the model
-        with those values fixed and at least incumbent + 1 placed (and at most the bound). What it
-        proves holds for the whole model: none there means the incumbent is optimal, an optimum there
-        is the optimum. Returns the code, the solver holding the best schedule and the floor.
-        """
-        floor = -verdict.placed
-        remaining = deadline - time.monotonic()
-        if remaining < MIN_FIXING_SECONDS:
-            return cp_model.FEASIBLE, solver, floor
-        incumbent = -int(round(solver.objective_value))
-        by_key = keyed_booleans(self.schedule_model.variables)
-        restricted = self.schedule_model.model.clone()
-        for key, value in verdict.fixings(incumbent).items():
-            if key in by_key:
-                restricted.add(by_key[key] == value)
-        restricted.add(expression <= -(incumbent + 1))
-        restricted.add(expression >= -verdict.placed)
-        hint_complete_solution(restricted, solver)
-        search = cp_model.CpSolver()
-        apply_parameters(search, self.parameters[TIER_PLACED])
-        search.parameters.max_time_in_seconds = remaining
-        callback = ProgressReporter(TIER_PLACED, progress, self.started) if progress is not None else None
-        code = search.solve(restricted, callback) if callback else search.solve(restricted)
-        if code == cp_model.INFEASIBLE:  # nobody more can be placed: the incumbent is the optimum
-            return cp_model.OPTIMAL, solver, -incumbent
-        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return code, search, floor
-        return cp_model.FEASIBLE, solver, floor
 
     def _move_patients(self, expression: cp_model.LinearExprT, deadline: float, completion_seconds: float) -> None:
         """Start from the schedule with patients moved to cheaper weeks (`iop_sched.week_moves`) until

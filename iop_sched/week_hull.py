@@ -39,8 +39,7 @@ from .schema import Problem
 from .weektime import MINUTES_PER_DAY
 
 if TYPE_CHECKING:
-    from .constraints.base import Variables
-    from .model import ConstraintFamily, ScheduleModel
+    from .model import ConstraintFamily
 
 #: the constraint families that decide who can be placed (the others rank schedules or break symmetry)
 PLACING_FAMILIES = (group_size.add, staffing.add, rooms.add)
@@ -271,20 +270,13 @@ def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Seque
 
 
 def safe_lower_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> float:
-    """min cost.x over the relaxation is at least this, for any row duals (Lagrangian bound)."""
-    return lagrangian_bound(relaxation, duals)[0]
-
-
-def lagrangian_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> tuple[float, list[float]]:
-    """A lower bound on min cost.x over the relaxation, valid for any row duals, and its reduced costs.
+    """min cost.x over the relaxation is at least this, for any row duals (Lagrangian bound).
 
     cost.x = y.(Ax) + (cost - A'y).x, each part bounded by the rows' and the columns' bounds, so
-    duals that the LP solver's tolerances made slightly wrong only weaken the bound. Both sign
-    conventions are tried; a margin covers the sum's rounding. A column moved from the bound its
-    reduced cost r favours to the other one raises the bound by |r| times its range: that is what
-    `PlacedBound.fixings` relies on.
+    duals that GLOP's tolerances made slightly wrong only weaken the bound. Both sign conventions
+    are tried; a margin covers the sum's rounding.
     """
-    best, best_reduced = -math.inf, [0.0] * len(relaxation.column_lower)
+    best = -math.inf
     for sign in (1.0, -1.0):
         reduced = [0.0] * len(relaxation.column_lower)
         for column, value in relaxation.cost.items():
@@ -309,10 +301,8 @@ def lagrangian_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> tu
                 break
             total += r * edge
             magnitude += abs(r * edge)
-        total -= 1e-9 * magnitude + 1e-9
-        if total > best:
-            best, best_reduced = total, reduced
-    return best, best_reduced
+        best = max(best, total - 1e-9 * magnitude - 1e-9)
+    return best
 
 
 #: The LP solvers tried in order, both inside the OR-Tools wheel. COIN-OR CLP (its default dual
@@ -344,9 +334,8 @@ class RelaxationSolver:
         with self._lock:
             return self._cancelled
 
-    def solve(self, relaxation: LinearRelaxation, seconds: float) -> Optional[tuple[float, list[float]]]:
-        """The safe bound from the LP's duals within `seconds` and its reduced costs (`lagrangian_bound`);
-        None without one (or when cancelled)."""
+    def solve(self, relaxation: LinearRelaxation, seconds: float) -> Optional[float]:
+        """The safe bound from the LP's duals within `seconds`; None without one (or when cancelled)."""
         solver = next((s for s in map(pywraplp.Solver.CreateSolver, LP_SOLVERS) if s is not None), None)
         if solver is None:
             return None
@@ -377,54 +366,12 @@ class RelaxationSolver:
             self._solver = None
             if self._cancelled or status != pywraplp.Solver.OPTIMAL:
                 return None
-        bound, reduced = lagrangian_bound(relaxation, [row.dual_value() for row in constraints])
-        return (bound, reduced) if math.isfinite(bound) else None
-
-
-#: a reduced cost must pass the margin by this much before a variable is fixed (the sums' rounding)
-FIXING_MARGIN = 1e-6
-
-
-@dataclass(frozen=True)
-class PlacedBound:
-    """The LP's verdict on patients placed: at most `placed`, and what it costs to leave its side.
-
-    `moves` holds, per Boolean of the model (keyed as in `keyed_booleans`), the value the LP's reduced cost favours and how much the bound on the number
-    placed falls when the variable takes the other value instead.
-    """
-
-    placed: int
-    value: float  # the bound before rounding down
-    moves: dict[tuple, tuple[int, float]]
-
-    def fixings(self, incumbent: int) -> dict[tuple, int]:
-        """Reduced-cost fixing: the values every schedule placing more than `incumbent` must give these
-        variables (leaving one's side would put the bound below incumbent + 1)."""
-        margin = self.value - (incumbent + 1)
-        return {key: side for key, (side, cost) in self.moves.items() if cost > margin + FIXING_MARGIN}
-
-
-def keyed_booleans(variables: "Variables") -> dict[tuple, cp_model.IntVar]:
-    """The model's decisions by key, the same in every model built for one program: ("placed", p),
-    ("attend", p, b), ("open", b), ("staff", c, b)."""
-    keyed: dict[tuple, cp_model.IntVar] = {("placed", p): var for p, var in enumerate(variables.placed)}
-    keyed.update({("attend",) + key: var for key, var in variables.attend.items()})
-    keyed.update({("open", b): var for b, var in enumerate(variables.open)})
-    keyed.update({("staff",) + key: var for key, var in variables.staff.items()})
-    return keyed
-
-
-def _moves(schedule_model: "ScheduleModel", relaxation: LinearRelaxation, reduced: Sequence[float]) -> dict:
-    moves = {}
-    for key, var in keyed_booleans(schedule_model.variables).items():
-        r, low, high = reduced[var.index], relaxation.column_lower[var.index], relaxation.column_upper[var.index]
-        if r != 0 and high > low:  # the bound is on -placed: r > 0 favours the lower value
-            moves[key] = (int(low) if r > 0 else int(high), abs(r) * (high - low))
-    return moves
+        bound = safe_lower_bound(relaxation, [row.dual_value() for row in constraints])
+        return bound if math.isfinite(bound) else None
 
 
 def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], seconds: float,
-                       solver: Optional[RelaxationSolver] = None) -> Optional[PlacedBound]:
+                       solver: Optional[RelaxationSolver] = None) -> Optional[int]:
     """At most this many patients can be placed (the LP with whole weeks); None without a bound in time.
 
     Built from the families that decide who can be placed (`PLACING_FAMILIES` among `families`): the
@@ -449,26 +396,24 @@ def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], s
     remaining = deadline - time.monotonic()
     if remaining <= 0 or (solver is not None and solver.cancelled):
         return None
-    solved = (solver or RelaxationSolver()).solve(relaxation, remaining)
-    if solved is None:
+    bound = (solver or RelaxationSolver()).solve(relaxation, remaining)
+    if bound is None:
         return None
-    bound, reduced = solved
-    return PlacedBound(math.floor(-bound + INTEGRALITY_MARGIN), -bound, _moves(schedule_model, relaxation, reduced))
+    return math.floor(-bound + INTEGRALITY_MARGIN)
 
 
 class PlacedBoundBeside:
-    """`placed_upper_bound` in a thread beside tier 1's search, which `reached` lets stop once a
-    schedule places the bound or one fewer: the count is then proven, or the last patient is searched
-    for within the LP's fixings (`TierRunner`).
+    """`placed_upper_bound` in a thread beside tier 1's search, which `met` lets stop once a schedule
+    places that many.
 
     The LP solver releases the GIL while it solves, so the search loses a share of the cores
-    for the LP's seconds (large programs ~10 s).
+    for the LP's seconds (medium programs ~1 s, large ones ~10 s).
     """
 
-    def __init__(self, compute: Callable[[RelaxationSolver], Optional[PlacedBound]]):
+    def __init__(self, compute: Callable[[RelaxationSolver], Optional[int]]):
         self._solver = RelaxationSolver()
         self._lock = threading.Lock()
-        self._bound: Optional[PlacedBound] = None
+        self._bound: Optional[int] = None
         self._placed: Optional[int] = None  # the best schedule's count so far
         self._stop: Optional[Callable[[], None]] = None
         self._thread = threading.Thread(target=self._run, args=(compute,), daemon=True)
@@ -478,26 +423,26 @@ class PlacedBoundBeside:
     def for_program(cls, problem: Problem, families: Sequence[ConstraintFamily], seconds: float) -> "PlacedBoundBeside":
         return cls(lambda solver: placed_upper_bound(problem, families, seconds, solver))
 
-    def _run(self, compute: Callable[[RelaxationSolver], Optional[PlacedBound]]) -> None:
+    def _run(self, compute: Callable[[RelaxationSolver], Optional[int]]) -> None:
         bound = compute(self._solver)
         with self._lock:
             self._bound = bound
-            stop = self._stop if self._is_reached() else None
+            stop = self._stop if self._is_met() else None
         if stop is not None:
             stop()
 
-    def _is_reached(self) -> bool:
-        return self._bound is not None and self._placed is not None and self._placed >= self._bound.placed - 1
+    def _is_met(self) -> bool:
+        return self._bound is not None and self._placed is not None and self._placed >= self._bound
 
-    def reached(self, placed: int, stop: Callable[[], None]) -> bool:
-        """Record a schedule placing `placed`; True when it places the bound or one fewer (`stop` ends
-        the search if the bound arrives later)."""
+    def met(self, placed: int, stop: Callable[[], None]) -> bool:
+        """Record a schedule placing `placed`; True when it meets the bound (`stop` ends the search if
+        the bound arrives later)."""
         with self._lock:
             self._placed = placed if self._placed is None else max(self._placed, placed)
             self._stop = stop
-            return self._is_reached()
+            return self._is_met()
 
-    def finish(self, grace_seconds: float = 0.0) -> Optional[PlacedBound]:
+    def finish(self, grace_seconds: float = 0.0) -> Optional[int]:
         """The bound if the LP ends within `grace_seconds`; otherwise None, and the LP is cancelled
         and left to end on its own (CLP at its time limit, which is the search's)."""
         with self._lock:

@@ -23,8 +23,8 @@ from iop_sched.model import FAMILIES, TIER_PLACED, build_model
 from iop_sched.tier_runner import (TierOutcome, TierRunner, hint_empty_schedule,
                                    hint_first_come_first_served)
 from iop_sched.week_alone import week_alone_model
-from iop_sched.week_hull import (LinearRelaxation, PlacedBound, PlacedBoundBeside, RelaxationSolver, model_relaxation,
-                                 keyed_booleans, placed_upper_bound, safe_lower_bound, week_graph)
+from iop_sched.week_hull import (LinearRelaxation, PlacedBoundBeside, RelaxationSolver, model_relaxation,
+                                 placed_upper_bound, safe_lower_bound, week_graph)
 
 from programs import block, build, patient, program_dict
 from test_properties import programs
@@ -91,14 +91,8 @@ def test_the_bound_is_never_below_the_number_placed_proven_optimal(data):
     solver.parameters.num_workers = 2
     solver.parameters.max_time_in_seconds = 20
     assert solver.solve(schedule_model.model) == cp_model.OPTIMAL
-    optimum = round(solver.objective_value)
     bound = placed_upper_bound(problem, FAMILIES, 20)
-    assert bound is not None and bound.placed >= optimum
-    # reduced-cost fixing: a schedule placing more than the incumbent takes every fixed value
-    by_key = keyed_booleans(schedule_model.variables)
-    for incumbent in range(max(0, optimum - 2), optimum):
-        fixings = bound.fixings(incumbent)
-        assert all(solver.value(by_key[key]) == value for key, value in fixings.items()), incumbent
+    assert bound is not None and bound >= round(solver.objective_value)
 
 
 def two_hour_groups_one_seat_on_tuesday() -> dict:
@@ -114,14 +108,14 @@ def test_half_a_seat_does_not_make_up_a_week():
     plain = build_model(problem)
     plain.model.minimize(-cp_model.LinearExpr.sum(plain.variables.placed))
     relaxation = model_relaxation(plain.model)
-    assert -RelaxationSolver().solve(relaxation, 10)[0] >= 2 - 1e-6
-    assert placed_upper_bound(problem, FAMILIES, 10).placed == 1
+    assert -RelaxationSolver().solve(relaxation, 10) >= 2 - 1e-6
+    assert placed_upper_bound(problem, FAMILIES, 10) == 1
 
 
 def test_a_patient_with_no_valid_week_counts_for_nothing():
     data = two_hour_groups_one_seat_on_tuesday()
     data["program"]["rules"]["min_weekly_hours"] = 5  # Monday and Tuesday hold 4 h
-    assert placed_upper_bound(build(data), FAMILIES, 10).placed == 0
+    assert placed_upper_bound(build(data), FAMILIES, 10) == 0
 
 
 def test_clauses_implications_and_negated_literals_keep_their_meaning_in_the_lp():
@@ -132,7 +126,7 @@ def test_clauses_implications_and_negated_literals_keep_their_meaning_in_the_lp(
     model.add_at_most_one([x, ~z, y])    # with x = y = z = 1: 1 + 0 + 1 > 1, so not all of them
     model.minimize(-x - y - z)
     relaxation = model_relaxation(model)
-    value, _ = RelaxationSolver().solve(relaxation, 10)
+    value = RelaxationSolver().solve(relaxation, 10)
     # x + y <= 1 with x <= y <= z: the best is y = z = 1, x = 0 (or x = y = 1/2, z = 1): -2
     assert math.isclose(value, -2.0, abs_tol=1e-6)
 
@@ -145,7 +139,7 @@ def test_the_bound_from_duals_holds_whatever_the_duals():
         assert safe_lower_bound(relaxation, [dual]) <= 1.0 + 1e-9
 
 
-def tier_one_with_lns_only(bound: Optional[PlacedBound], seconds: float, monkeypatch) -> tuple[TierOutcome, int]:
+def tier_one_with_lns_only(bound: Optional[int], seconds: float, monkeypatch) -> tuple[TierOutcome, int]:
     """Tier 1 of a generated medium program searched by LNS alone (which proves nothing) from the
     first-come-first-served week, beside a stand-in for the LP that returns `bound` (None: no LP);
     also how many that week places."""
@@ -161,13 +155,9 @@ def tier_one_with_lns_only(bound: Optional[PlacedBound], seconds: float, monkeyp
     return runner.outcomes[-1], first_come
 
 
-def stand_in(placed: int, moves: Optional[dict] = None) -> PlacedBound:
-    return PlacedBound(placed, float(placed), moves or {})
-
-
 def test_a_schedule_meeting_the_bound_ends_the_search_and_is_proven(monkeypatch):
     _, first_come = tier_one_with_lns_only(None, 0.01, monkeypatch)
-    outcome, _ = tier_one_with_lns_only(stand_in(first_come), 30.0, monkeypatch)
+    outcome, _ = tier_one_with_lns_only(first_come, 30.0, monkeypatch)
     assert outcome.status == "optimal" and outcome.value >= first_come
     assert outcome.seconds < 30.0  # stopped by the schedule that met the bound, not by the time limit
     without, _ = tier_one_with_lns_only(None, 1.0, monkeypatch)
@@ -175,60 +165,32 @@ def test_a_schedule_meeting_the_bound_ends_the_search_and_is_proven(monkeypatch)
 
 
 def test_a_bound_above_the_schedule_is_reported_and_proves_nothing(monkeypatch):
-    outcome, _ = tier_one_with_lns_only(stand_in(10_000), 1.0, monkeypatch)
+    outcome, _ = tier_one_with_lns_only(10_000, 1.0, monkeypatch)
     assert outcome.status == "feasible" and outcome.value < outcome.bound <= 10_000
-
-
-def test_one_short_of_the_bound_the_last_patient_is_searched_for_within_the_fixings(monkeypatch):
-    """The first-come week is one short: the search restarts where one more can be placed, finds it,
-    and the bound proves it (LNS alone proves nothing)."""
-    _, first_come = tier_one_with_lns_only(None, 0.01, monkeypatch)
-    outcome, _ = tier_one_with_lns_only(stand_in(first_come + 1), 30.0, monkeypatch)
-    assert (outcome.status, outcome.value, outcome.bound) == ("optimal", first_come + 1, first_come + 1)
-    assert outcome.seconds < 30.0
-
-
-def test_when_the_fixings_leave_no_room_for_one_more_the_incumbent_is_proven(monkeypatch):
-    """Fixings that leave nobody placeable (every `placed` must stay 0 to beat the incumbent): no
-    schedule places more, so the one in hand is optimal."""
-    _, first_come = tier_one_with_lns_only(None, 0.01, monkeypatch)
-    patients = len(problem_from_data(generate("medium", 0)).patients)
-    nobody = {("placed", p): (0, 5.0) for p in range(patients)}
-    outcome, _ = tier_one_with_lns_only(stand_in(first_come + 1, nobody), 30.0, monkeypatch)
-    assert (outcome.status, outcome.value, outcome.bound) == ("optimal", first_come, first_come)
-
-
-def test_fixings_are_the_moves_that_cost_more_than_the_margin():
-    bound = PlacedBound(10, 10.4, {("placed", 0): (1, 0.3), ("placed", 1): (0, 1.2), ("open", 2): (1, 2.5)})
-    # beating 9 needs 10: the bound 10.4 may fall by at most 0.4
-    assert bound.fixings(9) == {("placed", 1): 0, ("open", 2): 1}
-    assert bound.fixings(8) == {("open", 2): 1}                                       # at most 1.4
-    assert bound.fixings(7) == {("open", 2): 1}                                       # at most 2.4
-    assert bound.fixings(6) == {}
 
 
 def test_a_bound_arriving_after_the_schedule_stops_the_search():
     release, stopped = threading.Event(), threading.Event()
-    beside = PlacedBoundBeside(lambda solver: stand_in(1) if release.wait(10) else None)
-    assert not beside.reached(1, stopped.set)  # no bound yet: the search goes on
+    beside = PlacedBoundBeside(lambda solver: 1 if release.wait(10) else None)
+    assert not beside.met(1, stopped.set)  # no bound yet: the search goes on
     release.set()
     assert stopped.wait(10)  # the LP's thread ended the search
-    assert beside.finish().placed == 1
+    assert beside.finish() == 1
 
 
 def test_a_search_that_ends_first_does_not_wait_for_the_lp():
     release = threading.Event()
-    beside = PlacedBoundBeside(lambda solver: stand_in(1) if release.wait(10) and not solver.cancelled else None)
+    beside = PlacedBoundBeside(lambda solver: 1 if release.wait(10) and not solver.cancelled else None)
     assert beside.finish(0.0) is None  # not ready: the search goes on to its next tier without it
     release.set()
 
 
-def test_a_schedule_two_below_the_bound_does_not_stop_the_search():
+def test_a_schedule_below_the_bound_does_not_stop_the_search():
     stopped = threading.Event()
-    beside = PlacedBoundBeside(lambda solver: stand_in(3))
-    assert beside.finish(10.0).placed == 3
-    assert not beside.reached(1, stopped.set) and not stopped.is_set()
-    assert beside.reached(2, stopped.set)  # one short: the search stops, to go on within the fixings
+    beside = PlacedBoundBeside(lambda solver: 2)
+    assert beside.finish(10.0) == 2
+    assert not beside.met(1, stopped.set) and not stopped.is_set()
+    assert beside.met(2, stopped.set)
 
 
 def test_a_relaxation_cancelled_before_it_is_solved_proves_nothing():
@@ -236,7 +198,7 @@ def test_a_relaxation_cancelled_before_it_is_solved_proves_nothing():
     solver = RelaxationSolver()
     solver.cancel()
     assert solver.solve(relaxation, 10) is None
-    assert math.isclose(RelaxationSolver().solve(relaxation, 10)[0], 0.5, abs_tol=1e-6)
+    assert math.isclose(RelaxationSolver().solve(relaxation, 10), 0.5, abs_tol=1e-6)
 
 
 def test_without_the_weeks_rule_there_is_no_bound_and_without_topics_none_is_required():
@@ -245,8 +207,8 @@ def test_without_the_weeks_rule_there_is_no_bound_and_without_topics_none_is_req
     data = two_hour_groups_one_seat_on_tuesday()
     data["program"]["rules"]["required_topics"] = {"relapse": 1}  # no group is on it: nobody can be placed
     problem = build(data)
-    assert placed_upper_bound(problem, FAMILIES, 10).placed == 0
-    assert placed_upper_bound(problem, tuple(f for f in FAMILIES if f is not topics.add), 10).placed == 1
+    assert placed_upper_bound(problem, FAMILIES, 10) == 0
+    assert placed_upper_bound(problem, tuple(f for f in FAMILIES if f is not topics.add), 10) == 1
     assert placed_upper_bound(problem, tuple(f for f in FAMILIES if f is not patient_week.add), 10) is None
 
 
