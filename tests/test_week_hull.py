@@ -139,33 +139,36 @@ def test_the_bound_from_duals_holds_whatever_the_duals():
         assert safe_lower_bound(relaxation, [dual]) <= 1.0 + 1e-9
 
 
-def tier_one_with_lns_only(bound: Optional[int], seconds: float, monkeypatch) -> tuple[TierOutcome, int]:
+def tier_one_with_lns_only(bound: Optional[int], seconds: float, monkeypatch,
+                           first_only: bool = False) -> tuple[TierOutcome, int]:
     """Tier 1 of a generated medium program searched by LNS alone (which proves nothing) from the
     first-come-first-served week, beside a stand-in for the LP that returns `bound` (None: no LP);
-    also how many that week places."""
+    also how many that week places. `first_only` stops the search at its first schedule, so that
+    no time limit decides what the test sees."""
     problem = problem_from_data(generate("medium", 0))
     schedule_model = build_model(problem)
     hint_empty_schedule(schedule_model)
     first_come = len(hint_first_come_first_served(problem, schedule_model, FAMILIES).placed)
     monkeypatch.setattr(PlacedBoundBeside, "for_program",
                         classmethod(lambda cls, problem, families, seconds: cls(lambda solver: bound)))
-    parameters = {TIER_PLACED: {"num_workers": 1, "use_lns_only": True, "random_seed": 0}}
+    parameters = {TIER_PLACED: {"num_workers": 1, "use_lns_only": True, "random_seed": 0,
+                                "stop_after_first_solution": first_only}}
     runner = TierRunner(schedule_model, parameters, time.monotonic(), bound_placed=bound is not None)
     runner.solve_tier(TIER_PLACED, seconds)
     return runner.outcomes[-1], first_come
 
 
 def test_a_schedule_meeting_the_bound_ends_the_search_and_is_proven(monkeypatch):
-    _, first_come = tier_one_with_lns_only(None, 0.01, monkeypatch)
+    _, first_come = tier_one_with_lns_only(None, 30.0, monkeypatch, first_only=True)
     outcome, _ = tier_one_with_lns_only(first_come, 30.0, monkeypatch)
     assert outcome.status == "optimal" and outcome.value >= first_come
     assert outcome.seconds < 30.0  # stopped by the schedule that met the bound, not by the time limit
-    without, _ = tier_one_with_lns_only(None, 1.0, monkeypatch)
+    without, _ = tier_one_with_lns_only(None, 30.0, monkeypatch, first_only=True)
     assert without.status == "feasible"  # LNS alone proves nothing
 
 
 def test_a_bound_above_the_schedule_is_reported_and_proves_nothing(monkeypatch):
-    outcome, _ = tier_one_with_lns_only(10_000, 1.0, monkeypatch)
+    outcome, _ = tier_one_with_lns_only(10_000, 30.0, monkeypatch, first_only=True)
     assert outcome.status == "feasible" and outcome.value < outcome.bound <= 10_000
 
 
