@@ -122,7 +122,6 @@ class PartsSolve:
 def solve_parts(problem: Problem, eligibility: Eligibility, parts: list[Part], split: tuple[int, ...], *,
                 more_tiers_follow: bool, deadline: float, shares: dict[int, float],
                 families: Sequence[ConstraintFamily], parameters_for: Callable[[int, int], dict],
-                bound_placed_for: Callable[[int], bool] = lambda pairs: False,
                 warm_start: bool, progress: Optional[Progress], started: float) -> PartsSolve:
     """Solve the `split` tiers tier by tier, and within a tier part after part.
 
@@ -130,7 +129,6 @@ def solve_parts(problem: Problem, eligibility: Eligibility, parts: list[Part], s
     left when it is the last tier); within it each part gets time in proportion to its eligible
     pairs, and what a part leaves (proven early) goes to the parts after it. A part's values
     add up: its patients placed and its wishes' cost are its own, and so are its bounds.
-    `bound_placed_for(pairs)` says whether a part's tier 1 runs beside the LP bound of `iop_sched.week_hull`.
     """
     families = tuple(families)
     runners: list[TierRunner] = []
@@ -143,7 +141,7 @@ def solve_parts(problem: Problem, eligibility: Eligibility, parts: list[Part], s
         pairs = len(schedule_model.variables.attend)
         # parts are solved only without a previous schedule or pins, so the wishes tier starts from moves
         runners.append(TierRunner(schedule_model, {tier: parameters_for(tier, pairs) for tier in split}, started,
-                                  move_patients=True, bound_placed=bound_placed_for(pairs)))
+                                  move_patients=True))
     weights = [1 + sum(len(eligibility.blocks_of_patient[p]) for p in part.patients) for part in parts]
     for tier in split:
         remaining = max(0.05, deadline - time.monotonic())

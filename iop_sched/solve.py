@@ -26,10 +26,11 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
   of each tier's solve. On large programs and networks (`LOWER_TIERS_LNS_PAIRS`) the wishes
   and costs tiers run LNS on both workers (`LOWER_TIERS_LNS`): there the full worker's bound
   does not move in time, and the wishes tier's bound comes from `iop_sched.floors`.
-- Per size: beside tier 1's search, on programs of `PLACED_BOUND_PAIRS` eligible pairs, an LP with
-  every patient's week whole (`iop_sched.week_hull`, COIN-OR CLP) bounds the number placed; a
-  schedule that meets it is proven and ends the search. On large programs it is the optimum or one
-  above it (500 / 527 / 530), where CP-SAT's own bound stays at 514-580.
+- Per size: on programs of `PLACED_BOUND_PAIRS` eligible pairs, an LP with every patient's week
+  whole (`iop_sched.week_hull`, COIN-OR CLP) bounds the number placed, solved beside the searches
+  of the tiers after tier 1 (beside tier 1's it cost tier 1 patients); tier 1 is proven when the
+  count meets it. On large programs it is the optimum or one above it (500 / 527 / 530), where
+  CP-SAT's own bound stays at 514-580. Not on independent parts (a program of one part only).
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
   workers; `extra_parameters` override any parameter in every tier.
 - `random_seed` fixed (0) by default; `time_limit` is the whole budget over all tiers.
@@ -78,12 +79,11 @@ LARGE_PROGRAM_PRESOLVE = {"max_presolve_iterations": 1}
 #: Medium programs keep the full worker: its bound is within 2-6 % there and can prove the tier.
 LOWER_TIERS_LNS_PAIRS = 10_000
 LOWER_TIERS_LNS = {"use_lns_only": True}
-#: Per size: tier 1's search runs beside the LP bound of `iop_sched.week_hull` on programs with this many
-#: eligible pairs. Large programs (~13,000-16,000) take 8-11 s for it, and CP-SAT's own bound stays 3-15 %
-#: above the optimum there. Medium ones (~2,100-2,400) take ~1 s, but CP-SAT proves them in 1-9 s anyway:
-#: the LP's share of the cores made their proofs no faster (six solver seeds each, medians 2.75/4.32/0.81 s
-#: without it, 2.49/4.74/1.19 s with it). Network programs (~47,000-53,000) take 122 s (program 0),
-#: more than tier 1's seconds.
+#: Per size: the LP bound of `iop_sched.week_hull` runs on programs with this many eligible pairs. Large
+#: programs (~13,000-16,000) take 8-11 s for it, and CP-SAT's own bound stays 3-15 % above the optimum
+#: there. Medium ones (~2,100-2,400) take ~1 s, but CP-SAT proves them in 1-9 s anyway (beside tier 1
+#: the LP made their proofs no faster: six solver seeds each, medians 2.75/4.32/0.81 s without it,
+#: 2.49/4.74/1.19 s with it). Network programs (~47,000-53,000) take 122 s (program 0).
 PLACED_BOUND_PAIRS = range(5_000, 30_001)
 #: Share of the remaining budget a tier may use when later tiers still wait.
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
@@ -188,18 +188,18 @@ def solve_model(
 
     deadline = started + time_limit
     runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
-                        bound_placed=len(variables.attend) in PLACED_BOUND_PAIRS)
+                        placed_bound_until=deadline if len(variables.attend) in PLACED_BOUND_PAIRS else None)
     hint_empty_schedule(schedule_model)
     split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
     parts = independent_parts(problem, schedule_model.eligibility) if split else []
     start: Optional[continuity.PreviousSchedule] = None  # the week returned when no tier below finds one
     start_from: Optional[str] = None  # what `start` is when it is not the solver's own
     if len(parts) > 1:
+        runner.placed_bound_until = None  # tier 1 is the parts' sum here: no LP bound (see PLACED_BOUND_PAIRS)
         solved = solve_parts(
             problem, schedule_model.eligibility, parts, split, more_tiers_follow=len(tiers) > len(split),
             deadline=deadline, shares=TIER_BUDGET_SHARE, families=families, warm_start=warm_start,
             parameters_for=lambda tier, pairs: tier_parameters(tier, workers, seed, log, extra_parameters, pairs),
-            bound_placed_for=lambda pairs: pairs in PLACED_BOUND_PAIRS,
             progress=progress, started=started)
         outcome.tiers.extend(solved.tiers)
         outcome.parameters["independent_parts"] = solved.described
@@ -226,6 +226,7 @@ def solve_model(
         runner.solve_tier(tier, remaining if tier == tiers[-1] else remaining * TIER_BUDGET_SHARE[tier], progress)
         if runner.stopped:
             break
+    runner.collect_placed_bound()
     outcome.tiers.extend(runner.outcomes)
     best = runner.best
 

@@ -30,8 +30,6 @@ FLOOR_SHARE = 0.1
 #: complete and check the moved schedule (network seed 0: the moves' passes 4 s, the completion 0.8 s;
 #: given only what the moves had left, it failed and the tier was worse off than without moves).
 MOVES_SHARE = 0.2
-#: how long tier 1 waits, after its search stopped at the time limit, for the LP bound beside it
-BOUND_GRACE_SECONDS = 0.5
 MOVES_COMPLETION_SHARE = 0.15
 
 STATUS = {
@@ -55,33 +53,27 @@ class TierOutcome:
 
 
 class ProgressReporter(cp_model.CpSolverSolutionCallback):
-    """Reports each improving solution and each better bound of a tier to a caller's function, and
-    stops tier 1's search once a schedule places as many as the LP bound beside it allows.
+    """Reports each improving solution and each better bound of a tier to a caller's function.
 
     Values are in the tier's own terms: patients placed for tier 1 (a maximum, so
     the bound is an upper bound), the tier's cost for tiers 2 and 3 (a lower bound).
     """
 
-    def __init__(self, tier: int, progress: Optional[Progress], started: float,
-                 placed_bound: Optional[PlacedBoundBeside] = None, stop: Callable[[], None] = lambda: None):
+    def __init__(self, tier: int, progress: Progress, started: float):
         super().__init__()
         self._tier, self._progress, self._started = tier, progress, started
-        self._placed_bound, self._stop = placed_bound, stop
         self._sign = -1 if tier in MAXIMISED_TIERS else 1
         self._value: Optional[float] = None
         self._bound: Optional[float] = None
 
     def _report(self, event: str) -> None:
-        if self._progress is not None:
-            self._progress({"tier": self._tier, "event": event, "value": self._value, "bound": self._bound,
-                            "elapsed": time.monotonic() - self._started})
+        self._progress({"tier": self._tier, "event": event, "value": self._value, "bound": self._bound,
+                        "elapsed": time.monotonic() - self._started})
 
     def on_solution_callback(self) -> None:
         self._value = self._sign * self.objective_value
         self._bound = self._sign * self.best_objective_bound
         self._report("solution")
-        if self._placed_bound is not None and self._placed_bound.met(int(round(self._value)), self._stop):
-            self._stop()
 
     def on_bound(self, bound: float) -> None:
         self._bound = self._sign * bound
@@ -129,11 +121,13 @@ class TierRunner:
     """Solves one model's tiers in the order asked, keeping the latest complete schedule."""
 
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
-                 move_patients: bool = False, bound_placed: bool = False):
+                 move_patients: bool = False, placed_bound_until: Optional[float] = None):
         self.schedule_model = schedule_model
-        #: solve the LP with whole weeks (`iop_sched.week_hull`) beside tier 1's search: its bound
-        #: proves the number placed as soon as a schedule meets it (which programs: `iop_sched.solve`)
-        self.bound_placed = bound_placed
+        #: when set, the LP bound on patients placed (`iop_sched.week_hull`) runs beside the searches of the
+        #: tiers after tier 1 until this moment (not beside tier 1's: its share of the cores cost tier 1
+        #: patients); `collect_placed_bound` then proves tier 1 when the count meets it
+        self.placed_bound_until = placed_bound_until
+        self.placed_bound: Optional[PlacedBoundBeside] = None
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
         #: tier solved before it counts changes, which the moves do not see)
         self.move_patients = move_patients and wishes.add in schedule_model.families
@@ -155,23 +149,13 @@ class TierRunner:
                                 MOVES_COMPLETION_SHARE * seconds)
         solver = cp_model.CpSolver()
         apply_parameters(solver, self.parameters[tier])
-        remaining = max(0.05, seconds - (time.monotonic() - tier_started))
-        solver.parameters.max_time_in_seconds = remaining
-        placed_bound = None
-        if tier == TIER_PLACED and self.bound_placed:
-            placed_bound = PlacedBoundBeside.for_program(self.schedule_model.problem, self.schedule_model.families,
-                                                         remaining)
-        callback = None
-        if progress is not None or placed_bound is not None:
-            callback = ProgressReporter(tier, progress, self.started, placed_bound, solver.stop_search)
-        if progress is not None:
+        solver.parameters.max_time_in_seconds = max(0.05, seconds - (time.monotonic() - tier_started))
+        if tier != TIER_PLACED:
+            self._start_placed_bound()  # now: CP-SAT's search holds no GIL, the floor's and moves' Python is done
+        callback = ProgressReporter(tier, progress, self.started) if progress else None
+        if callback is not None:
             solver.best_bound_callback = callback.on_bound
         code = solver.solve(model, callback) if callback else solver.solve(model)
-        if placed_bound is not None:
-            # a search that proved its count needs no bound; one stopped by the time limit gives the LP
-            # a moment to end (its own limit is the same)
-            upper = placed_bound.finish(0.0 if code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) else BOUND_GRACE_SECONDS)
-            floor = None if upper is None else -upper
         seconds = time.monotonic() - tier_started
         sign = -1 if tier in MAXIMISED_TIERS else 1
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -195,6 +179,32 @@ class TierRunner:
         # Fix this tier at the value reached; the next tier starts from this complete schedule.
         model.add(expression <= value)
         hint_complete_solution(model, self.best)
+
+    def _start_placed_bound(self) -> None:
+        """Start the LP bound on patients placed once, when tier 1 ended unproven."""
+        if self.placed_bound is not None or self.placed_bound_until is None:
+            return
+        placed = [outcome for outcome in self.outcomes if outcome.tier == TIER_PLACED]
+        seconds = self.placed_bound_until - time.monotonic()
+        if not placed or placed[-1].status == "optimal" or placed[-1].value is None or seconds <= 0:
+            return
+        self.placed_bound = PlacedBoundBeside.for_program(self.schedule_model.problem, self.schedule_model.families,
+                                                         seconds)
+
+    def collect_placed_bound(self) -> None:
+        """Tier 1's bound from the LP, if it ended in time: the better of it and the search's, and
+        tier 1 proven when the number placed meets it. An LP still running is left to its time limit."""
+        if self.placed_bound is None:
+            return
+        upper = self.placed_bound.finish()
+        placed = [outcome for outcome in self.outcomes if outcome.tier == TIER_PLACED]
+        if upper is None or not placed:
+            return
+        outcome = placed[-1]
+        if outcome.bound is None or upper < outcome.bound:
+            outcome.bound = max(upper, outcome.value)
+            if outcome.bound == outcome.value:
+                outcome.status = "optimal"
 
     def _move_patients(self, expression: cp_model.LinearExprT, deadline: float, completion_seconds: float) -> None:
         """Start from the schedule with patients moved to cheaper weeks (`iop_sched.week_moves`) until

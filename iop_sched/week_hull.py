@@ -13,9 +13,9 @@ against 141.46 for the plain LP) with ~90 arcs a patient instead of ~600 weeks.
 `placed_upper_bound` solves that LP (COIN-OR CLP inside OR-Tools) with the rows of the
 families that decide who can be placed, and rounds down a bound computed from the LP's
 duals, valid whatever the LP solver's tolerances. `PlacedBoundBeside` runs it in a thread
-beside tier 1's search, which stops as soon as a schedule meets it: the count is then
-proven (large programs 0 / 1 / 2: bounds 500 / 527 / 530 in 8-11 s, where CP-SAT's own
-stay at 514-580).
+beside the searches after tier 1 (`TierRunner`), and tier 1 is proven when the number placed
+meets it (large programs 0 / 1 / 2: bounds 500 / 527 / 530 in 8-11 s, where CP-SAT's own stay
+at 514-580).
 
 The graph keeps every week the model allows (it forgets only the weekly maximum and
 overlaps across midnight), and rules are only ever left out, so the LP is a relaxation of
@@ -403,19 +403,11 @@ def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], s
 
 
 class PlacedBoundBeside:
-    """`placed_upper_bound` in a thread beside tier 1's search, which `met` lets stop once a schedule
-    places that many.
-
-    The LP solver releases the GIL while it solves, so the search loses a share of the cores
-    for the LP's seconds (medium programs ~1 s, large ones ~10 s).
-    """
+    """`placed_upper_bound` in a thread beside the search (the LP solver releases the GIL while it solves)."""
 
     def __init__(self, compute: Callable[[RelaxationSolver], Optional[int]]):
         self._solver = RelaxationSolver()
-        self._lock = threading.Lock()
         self._bound: Optional[int] = None
-        self._placed: Optional[int] = None  # the best schedule's count so far
-        self._stop: Optional[Callable[[], None]] = None
         self._thread = threading.Thread(target=self._run, args=(compute,), daemon=True)
         self._thread.start()
 
@@ -424,29 +416,11 @@ class PlacedBoundBeside:
         return cls(lambda solver: placed_upper_bound(problem, families, seconds, solver))
 
     def _run(self, compute: Callable[[RelaxationSolver], Optional[int]]) -> None:
-        bound = compute(self._solver)
-        with self._lock:
-            self._bound = bound
-            stop = self._stop if self._is_met() else None
-        if stop is not None:
-            stop()
-
-    def _is_met(self) -> bool:
-        return self._bound is not None and self._placed is not None and self._placed >= self._bound
-
-    def met(self, placed: int, stop: Callable[[], None]) -> bool:
-        """Record a schedule placing `placed`; True when it meets the bound (`stop` ends the search if
-        the bound arrives later)."""
-        with self._lock:
-            self._placed = placed if self._placed is None else max(self._placed, placed)
-            self._stop = stop
-            return self._is_met()
+        self._bound = compute(self._solver)
 
     def finish(self, grace_seconds: float = 0.0) -> Optional[int]:
         """The bound if the LP ends within `grace_seconds`; otherwise None, and the LP is cancelled
-        and left to end on its own (CLP at its time limit, which is the search's)."""
-        with self._lock:
-            self._stop = None  # the search is over: nothing left to stop
+        and left to end on its own (CLP at its time limit)."""
         self._thread.join(timeout=max(0.0, grace_seconds))
         if self._thread.is_alive():
             self._solver.cancel()

@@ -19,8 +19,8 @@ from ortools.sat.python import cp_model
 from benchmarks.generate import generate
 from iop_sched import problem_from_data
 from iop_sched.constraints.availability import compute_eligibility
-from iop_sched.model import FAMILIES, TIER_PLACED, build_model
-from iop_sched.tier_runner import (TierOutcome, TierRunner, hint_empty_schedule,
+from iop_sched.model import FAMILIES, TIER_PLACED, TIER_WISHES, build_model
+from iop_sched.tier_runner import (TierRunner, hint_empty_schedule,
                                    hint_first_come_first_served)
 from iop_sched.week_alone import week_alone_model
 from iop_sched.week_hull import (LinearRelaxation, PlacedBoundBeside, RelaxationSolver, model_relaxation,
@@ -139,61 +139,80 @@ def test_the_bound_from_duals_holds_whatever_the_duals():
         assert safe_lower_bound(relaxation, [dual]) <= 1.0 + 1e-9
 
 
-def tier_one_with_lns_only(bound: Optional[int], seconds: float, monkeypatch,
-                           first_only: bool = False) -> tuple[TierOutcome, int]:
-    """Tier 1 of a generated medium program searched by LNS alone (which proves nothing) from the
-    first-come-first-served week, beside a stand-in for the LP that returns `bound` (None: no LP);
-    also how many that week places. `first_only` stops the search at its first schedule, so that
-    no time limit decides what the test sees."""
-    problem = problem_from_data(generate("medium", 0))
+def tiers_one_and_two(bound: Optional[int], monkeypatch, lp_until: Optional[float] = 0.0,
+                      tier_one: Optional[dict] = None, size: str = "medium") -> TierRunner:
+    """Tiers 1 and 2 of a generated program, each stopped at its first schedule (so tier 1 is not
+    proven by the search), beside a stand-in for the LP that returns `bound`. `lp_until` is the
+    LP's deadline in seconds from now (None: no LP)."""
+    problem = problem_from_data(generate(size, 0))
     schedule_model = build_model(problem)
     hint_empty_schedule(schedule_model)
-    first_come = len(hint_first_come_first_served(problem, schedule_model, FAMILIES).placed)
-    monkeypatch.setattr(PlacedBoundBeside, "for_program",
-                        classmethod(lambda cls, problem, families, seconds: cls(lambda solver: bound)))
-    parameters = {TIER_PLACED: {"num_workers": 1, "use_lns_only": True, "random_seed": 0,
-                                "stop_after_first_solution": first_only}}
-    runner = TierRunner(schedule_model, parameters, time.monotonic(), bound_placed=bound is not None)
-    runner.solve_tier(TIER_PLACED, seconds)
-    return runner.outcomes[-1], first_come
+    hint_first_come_first_served(problem, schedule_model, FAMILIES)
+    calls: list[int] = []
+
+    def stand_in(cls, problem, families, seconds):
+        calls.append(len(runner.outcomes))  # how many tiers had ended when the LP started
+        return cls(lambda solver: bound)
+
+    monkeypatch.setattr(PlacedBoundBeside, "for_program", classmethod(stand_in))
+    first = {"num_workers": 1, "use_lns_only": True, "random_seed": 0, "stop_after_first_solution": True}
+    runner = TierRunner(schedule_model, {TIER_PLACED: tier_one or first, TIER_WISHES: first}, time.monotonic(),
+                        placed_bound_until=None if lp_until is None else time.monotonic() + 30 + lp_until)
+    runner.solve_tier(TIER_PLACED, 30.0)
+    assert runner.placed_bound is None  # never beside tier 1's search: its cores are tier 1's
+    runner.solve_tier(TIER_WISHES, 30.0)
+    if runner.placed_bound is not None:
+        runner.placed_bound.finish(10.0)  # the stand-in ends at once; wait for its thread
+    runner.collect_placed_bound()
+    runner.lp_started_after = calls
+    return runner
 
 
-def test_a_schedule_meeting_the_bound_ends_the_search_and_is_proven(monkeypatch):
-    _, first_come = tier_one_with_lns_only(None, 30.0, monkeypatch, first_only=True)
-    outcome, _ = tier_one_with_lns_only(first_come, 30.0, monkeypatch)
-    assert outcome.status == "optimal" and outcome.value >= first_come
-    assert outcome.seconds < 30.0  # stopped by the schedule that met the bound, not by the time limit
-    without, _ = tier_one_with_lns_only(None, 30.0, monkeypatch, first_only=True)
-    assert without.status == "feasible"  # LNS alone proves nothing
+def test_tier_one_is_proven_when_the_number_placed_meets_the_lp_bound(monkeypatch):
+    first = tiers_one_and_two(None, monkeypatch, lp_until=None).outcomes[0]
+    assert first.status == "feasible"  # the search alone stopped at its first schedule, unproven
+    runner = tiers_one_and_two(first.value, monkeypatch)
+    assert runner.lp_started_after == [1]  # started with the wishes tier's search, after tier 1
+    tier_one = runner.outcomes[0]
+    assert (tier_one.status, tier_one.value, tier_one.bound) == ("optimal", first.value, first.value)
 
 
-def test_a_bound_above_the_schedule_is_reported_and_proves_nothing(monkeypatch):
-    outcome, _ = tier_one_with_lns_only(10_000, 30.0, monkeypatch, first_only=True)
-    assert outcome.status == "feasible" and outcome.value < outcome.bound <= 10_000
+def test_an_lp_bound_above_the_schedule_is_reported_and_proves_nothing(monkeypatch):
+    first = tiers_one_and_two(None, monkeypatch, lp_until=None).outcomes[0]
+    tier_one = tiers_one_and_two(first.value + 3, monkeypatch).outcomes[0]
+    assert tier_one.status == "feasible" and tier_one.bound == min(first.bound, first.value + 3)
 
 
-def test_a_bound_arriving_after_the_schedule_stops_the_search():
-    release, stopped = threading.Event(), threading.Event()
-    beside = PlacedBoundBeside(lambda solver: 1 if release.wait(10) else None)
-    assert not beside.met(1, stopped.set)  # no bound yet: the search goes on
+def test_no_lp_after_a_tier_one_the_search_proved(monkeypatch):
+    proving = {"num_workers": 2, "random_seed": 0}  # a small program: proven by presolve at once
+    runner = tiers_one_and_two(0, monkeypatch, tier_one=proving, size="small")  # a stand-in that would be wrong
+    assert runner.outcomes[0].status == "optimal" and runner.lp_started_after == []
+    assert runner.outcomes[0].bound == runner.outcomes[0].value
+
+
+def test_an_lp_that_has_not_ended_leaves_tier_one_as_the_search_left_it(monkeypatch):
+    release = threading.Event()
+    problem = problem_from_data(generate("medium", 0))
+    monkeypatch.setattr(PlacedBoundBeside, "for_program", classmethod(
+        lambda cls, problem, families, seconds: cls(lambda solver: 1 if release.wait(10) else None)))
+    schedule_model = build_model(problem)
+    hint_first_come_first_served(problem, schedule_model, FAMILIES)
+    first = {"num_workers": 1, "use_lns_only": True, "random_seed": 0, "stop_after_first_solution": True}
+    runner = TierRunner(schedule_model, {TIER_PLACED: first, TIER_WISHES: first}, time.monotonic(),
+                        placed_bound_until=time.monotonic() + 60)
+    runner.solve_tier(TIER_PLACED, 30.0)
+    before = (runner.outcomes[0].status, runner.outcomes[0].bound)
+    runner.solve_tier(TIER_WISHES, 30.0)
+    runner.collect_placed_bound()  # the LP is still waiting: nothing changes
     release.set()
-    assert stopped.wait(10)  # the LP's thread ended the search
-    assert beside.finish() == 1
+    assert (runner.outcomes[0].status, runner.outcomes[0].bound) == before
 
 
 def test_a_search_that_ends_first_does_not_wait_for_the_lp():
     release = threading.Event()
     beside = PlacedBoundBeside(lambda solver: 1 if release.wait(10) and not solver.cancelled else None)
-    assert beside.finish(0.0) is None  # not ready: the search goes on to its next tier without it
+    assert beside.finish(0.0) is None  # not ready: the solve returns without it
     release.set()
-
-
-def test_a_schedule_below_the_bound_does_not_stop_the_search():
-    stopped = threading.Event()
-    beside = PlacedBoundBeside(lambda solver: 2)
-    assert beside.finish(10.0) == 2
-    assert not beside.met(1, stopped.set) and not stopped.is_set()
-    assert beside.met(2, stopped.set)
 
 
 def test_a_relaxation_cancelled_before_it_is_solved_proves_nothing():
@@ -215,26 +234,27 @@ def test_without_the_weeks_rule_there_is_no_bound_and_without_topics_none_is_req
     assert placed_upper_bound(problem, tuple(f for f in FAMILIES if f is not patient_week.add), 10) is None
 
 
-def test_the_bound_runs_beside_tier_one_only_on_programs_of_its_size(monkeypatch):
-    """Whole program and independent parts alike: the LP is asked for when the eligible pairs are in the window."""
+def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_independent_parts(monkeypatch):
     import importlib
 
     from programs import solve_checked
     from test_decompose import two_sites
 
     solve_module = importlib.import_module("iop_sched.solve")
-    asked: list[int] = []
+    deadlines: list[Optional[float]] = []
+    original = TierRunner._start_placed_bound
 
-    def recording(cls, problem, families, seconds):
-        asked.append(len(problem.patients))
-        return cls(lambda solver: placed_upper_bound(problem, families, seconds, solver))
+    def recording(self):
+        deadlines.append(self.placed_bound_until)
+        original(self)
 
-    monkeypatch.setattr(PlacedBoundBeside, "for_program", classmethod(recording))
-    solve_checked(two_sites(), time_limit=10)
-    assert asked == []                                    # a few pairs: below the window
-    monkeypatch.setattr(solve_module, "PLACED_BOUND_PAIRS", range(1, 100))
-    schedule = solve_checked(two_sites(), time_limit=10)  # two independent parts: one LP each
-    assert sorted(asked) == [2, 3] and schedule.stats["placed"] == 4
-    asked.clear()
+    monkeypatch.setattr(TierRunner, "_start_placed_bound", recording)
     solve_checked(two_sites(), time_limit=10, decompose=False)
-    assert asked == [5]
+    assert deadlines and all(d is None for d in deadlines)      # a few pairs: below the window
+    monkeypatch.setattr(solve_module, "PLACED_BOUND_PAIRS", range(1, 100))
+    deadlines.clear()
+    solve_checked(two_sites(), time_limit=10, decompose=False)
+    assert deadlines and all(d is not None for d in deadlines)  # in the window: the whole solve's deadline
+    deadlines.clear()
+    solve_checked(two_sites(), time_limit=10)                   # two independent parts: no LP
+    assert deadlines and all(d is None for d in deadlines)
