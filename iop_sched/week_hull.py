@@ -25,6 +25,7 @@ the model and its bound never cuts a schedule off (tests/test_week_hull.py check
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections import defaultdict
@@ -356,6 +357,10 @@ class RelaxationSolver:
         for column, value in relaxation.cost.items():
             objective.SetCoefficient(columns[column], value)
         objective.SetMinimization()
+        if solver.SolverVersion().startswith("Clp"):
+            # CLP's limit counts the whole process's CPU time: with the search's workers busy beside it
+            # on every core, that clock runs cpu_count times as fast as the wall's
+            seconds *= os.cpu_count() or 1
         solver.SetTimeLimit(max(1, int(seconds * 1000)))
         with self._lock:
             if self._cancelled:
