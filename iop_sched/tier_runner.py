@@ -198,7 +198,7 @@ class TierRunner:
             return
         upper = self.placed_bound.finish()
         placed = [outcome for outcome in self.outcomes if outcome.tier == TIER_PLACED]
-        if upper is None or not placed:
+        if upper is None or not placed or placed[-1].value is None:
             return
         outcome = placed[-1]
         if outcome.bound is None or upper < outcome.bound:

@@ -208,7 +208,7 @@ def test_an_lp_that_has_not_ended_leaves_tier_one_as_the_search_left_it(monkeypa
     assert (runner.outcomes[0].status, runner.outcomes[0].bound) == before
 
 
-def test_a_search_that_ends_first_does_not_wait_for_the_lp():
+def test_a_solve_that_ends_first_does_not_wait_for_the_lp():
     release = threading.Event()
     beside = PlacedBoundBeside(lambda solver: 1 if release.wait(10) and not solver.cancelled else None)
     assert beside.finish(0.0) is None  # not ready: the solve returns without it
