@@ -189,7 +189,8 @@ def model_relaxation(model: cp_model.CpModel) -> Optional[LinearRelaxation]:
     """
     proto = model.proto
     objective = proto.objective
-    if proto.has_floating_point_objective() or objective.scaling_factor not in (0.0, 1.0):
+    if (proto.has_floating_point_objective() or objective.scaling_factor not in (0.0, 1.0)
+            or any(reference < 0 for reference in objective.vars)):
         return None
     lower = [float(v.domain[0]) for v in proto.variables]
     upper = [float(v.domain[len(v.domain) - 1]) for v in proto.variables]
@@ -413,6 +414,7 @@ class PlacedBoundBeside:
     def __init__(self, compute: Callable[[RelaxationSolver], Optional[int]]):
         self._solver = RelaxationSolver()
         self._bound: Optional[int] = None
+        self.error: Optional[Exception] = None  # what stopped the LP, if it failed (no bound then)
         self._thread = threading.Thread(target=self._run, args=(compute,), daemon=True)
         self._thread.start()
 
@@ -421,7 +423,10 @@ class PlacedBoundBeside:
         return cls(lambda solver: placed_upper_bound(problem, families, seconds, solver))
 
     def _run(self, compute: Callable[[RelaxationSolver], Optional[int]]) -> None:
-        self._bound = compute(self._solver)
+        try:
+            self._bound = compute(self._solver)
+        except Exception as error:  # noqa: BLE001 - a bound is an extra: the schedule must not depend on it
+            self.error = error
 
     def finish(self, grace_seconds: float = 0.0) -> Optional[int]:
         """The bound if the LP ends within `grace_seconds`; otherwise None, and the LP is cancelled

@@ -258,3 +258,11 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
     deadlines.clear()
     solve_checked(two_sites(), time_limit=10)                   # two independent parts: no LP
     assert deadlines and all(d is None for d in deadlines)
+
+
+def test_an_lp_that_fails_gives_no_bound_and_keeps_its_error():
+    def failing(solver):
+        raise MemoryError("no room for the LP")
+
+    beside = PlacedBoundBeside(failing)
+    assert beside.finish(10.0) is None and isinstance(beside.error, MemoryError)
