@@ -30,6 +30,10 @@ FLOOR_SHARE = 0.1
 #: complete and check the moved schedule (network seed 0: the moves' passes 4 s, the completion 0.8 s;
 #: given only what the moves had left, it failed and the tier was worse off than without moves).
 MOVES_SHARE = 0.2
+#: the LP bound on patients placed starts only with at least this many seconds left per eligible pair:
+#: beside two CP-SAT workers it ended within the ~23 s after tier 1 of a 60-s run on every large program
+#: (12,700-15,700 pairs), and never within the ~9.5 s of a 30-s run
+BOUND_SECONDS_PER_PAIR = 0.0012
 MOVES_COMPLETION_SHARE = 0.15
 
 STATUS = {
@@ -186,8 +190,10 @@ class TierRunner:
             return
         placed = [outcome for outcome in self.outcomes if outcome.tier == TIER_PLACED]
         seconds = self.placed_bound_until - time.monotonic()
-        if not placed or placed[-1].status == "optimal" or placed[-1].value is None or seconds <= 0:
+        if not placed or placed[-1].status == "optimal" or placed[-1].value is None:
             return
+        if seconds < BOUND_SECONDS_PER_PAIR * len(self.schedule_model.variables.attend):
+            return  # it would not end in time: its share of the cores would buy nothing
         self.placed_bound = PlacedBoundBeside.for_program(self.schedule_model.problem, self.schedule_model.families,
                                                          seconds)
 
@@ -201,9 +207,12 @@ class TierRunner:
         if upper is None or not placed or placed[-1].value is None:
             return
         outcome = placed[-1]
+        if upper < outcome.value:  # below a schedule in hand: the LP is wrong, and proves nothing
+            self.placed_bound.error = ValueError(f"LP bound {upper} below the {outcome.value} placed")
+            return
         if outcome.bound is None or upper < outcome.bound:
-            outcome.bound = max(upper, outcome.value)
-            if outcome.bound == outcome.value:
+            outcome.bound = upper
+            if upper == outcome.value:
                 outcome.status = "optimal"
 
     def _move_patients(self, expression: cp_model.LinearExprT, deadline: float, completion_seconds: float) -> None:

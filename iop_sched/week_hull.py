@@ -17,9 +17,10 @@ beside the searches after tier 1 (`TierRunner`), and tier 1 is proven when the n
 meets it (large programs 0 / 1 / 2: bounds 500 / 527 / 530 in 8-11 s, where CP-SAT's own stay
 at 514-580).
 
-The graph keeps every week the model allows (it forgets only the weekly maximum and
-overlaps across midnight), and rules are only ever left out, so the LP is a relaxation of
-the model and its bound never cuts a schedule off (tests/test_week_hull.py checks both).
+The graph keeps every week the model allows (it forgets only the weekly maximum and, with a
+weekly minimum of 0, that a placed patient attends a group), and rules are only ever left out,
+so the LP is a relaxation of the model and its bound never cuts a schedule off
+(tests/test_week_hull.py checks both).
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ def week_graph(problem: Problem, patient_index: int, blocks: Iterable[int],
     source_state: State = (0, 0, tuple(0 for _ in topic_names))
     layers: list[set[State]] = [{source_state}]
     for layer_choices in choices:
+        if len(layers[-1]) * len(layer_choices) > MAX_ARCS_PER_PATIENT:  # checked before the work, not after
+            raise GraphTooLarge
         layers.append({step(state, choice) for state in layers[-1] for choice in layer_choices})
     alive: list[set[State]] = [set() for _ in layers]  # states from which a complete week is still reachable
     alive[-1] = {state for state in layers[-1] if complete(state)}
@@ -236,14 +239,17 @@ def model_relaxation(model: cp_model.CpModel) -> Optional[LinearRelaxation]:
 
 def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Sequence[int],
                    attend: dict[tuple[int, int], int], blocks_of_patient: Sequence[Sequence[int]],
-                   with_topics: bool = True) -> int:
-    """Each patient's week as a flow of `placed` through their week graph; returns the arcs added.
+                   with_topics: bool = True, stop: Callable[[], bool] = lambda: False) -> Optional[int]:
+    """Each patient's week as a flow of `placed` through their week graph; returns the arcs added,
+    or None when `stop` said to stop (checked patient by patient).
 
     `placed` and `attend` are the model's column indices. A patient with no valid week is fixed
     unplaced; one whose graph is too large keeps only the model's rows.
     """
     arcs_added = 0
     for p, blocks in enumerate(blocks_of_patient):
+        if stop():
+            return None
         try:
             graph = week_graph(problem, p, blocks, with_topics) if blocks else None
         except GraphTooLarge:
@@ -275,7 +281,8 @@ def safe_lower_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> fl
     """min cost.x over the relaxation is at least this, for any row duals (Lagrangian bound).
 
     cost.x = y.(Ax) + (cost - A'y).x, each part bounded by the rows' and the columns' bounds, so
-    duals that GLOP's tolerances made slightly wrong only weaken the bound. Both sign conventions
+    duals that the LP solver's tolerances made slightly wrong only weaken the bound (a dual that is
+    not a finite number counts as 0). Both sign conventions
     are tried; a margin covers the sum's rounding.
     """
     best = -math.inf
@@ -286,7 +293,7 @@ def safe_lower_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> fl
         total = 0.0
         magnitude = 0.0
         for (index, value, low, high), dual in zip(relaxation.rows, duals):
-            y = sign * dual
+            y = sign * dual if math.isfinite(dual) else 0.0
             if (y > 0 and not math.isfinite(low)) or (y < 0 and not math.isfinite(high)) or y == 0:
                 continue
             term = y * (low if y > 0 else high)
@@ -311,6 +318,14 @@ def safe_lower_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> fl
 #: simplex) solves these LPs far faster than GLOP: large program 0, 5.8 s against 53 s (GLOP's
 #: primal; its dual simplex had not finished after 7 minutes); medium ones 0.9 s against 0.6-1.6 s.
 LP_SOLVERS = ("CLP", "GLOP")
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the system tells)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 class RelaxationSolver:
@@ -360,8 +375,8 @@ class RelaxationSolver:
         objective.SetMinimization()
         if solver.SolverVersion().startswith("Clp"):
             # CLP's limit counts the whole process's CPU time: with the search's workers busy beside it
-            # on every core, that clock runs cpu_count times as fast as the wall's
-            seconds *= os.cpu_count() or 1
+            # on every core it may use, that clock runs that many times as fast as the wall's
+            seconds *= _usable_cores()
         solver.SetTimeLimit(max(1, int(seconds * 1000)))
         with self._lock:
             if self._cancelled:
@@ -396,9 +411,11 @@ def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], s
     relaxation = model_relaxation(schedule_model.model)
     if relaxation is None:
         return None
-    add_week_flows(relaxation, problem, [var.index for var in schedule_model.variables.placed],
-                   {key: var.index for key, var in schedule_model.variables.attend.items()},
-                   schedule_model.eligibility.blocks_of_patient, with_topics=topics.add in families)
+    if add_week_flows(relaxation, problem, [var.index for var in schedule_model.variables.placed],
+                      {key: var.index for key, var in schedule_model.variables.attend.items()},
+                      schedule_model.eligibility.blocks_of_patient, with_topics=topics.add in families,
+                      stop=lambda: time.monotonic() > deadline or (solver is not None and solver.cancelled)) is None:
+        return None
     remaining = deadline - time.monotonic()
     if remaining <= 0 or (solver is not None and solver.cancelled):
         return None

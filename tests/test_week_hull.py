@@ -266,3 +266,36 @@ def test_an_lp_that_fails_gives_no_bound_and_keeps_its_error():
 
     beside = PlacedBoundBeside(failing)
     assert beside.finish(10.0) is None and isinstance(beside.error, MemoryError)
+
+
+def test_an_lp_bound_below_the_schedule_in_hand_is_ignored_and_kept_as_an_error(monkeypatch):
+    first = tiers_one_and_two(None, monkeypatch, lp_until=None).outcomes[0]
+    runner = tiers_one_and_two(first.value - 5, monkeypatch)
+    tier_one = runner.outcomes[0]
+    assert (tier_one.status, tier_one.bound) == ("feasible", first.bound)  # not "optimal" at a wrong bound
+    assert isinstance(runner.placed_bound.error, ValueError)
+
+
+def test_no_lp_when_too_little_time_is_left_for_it(monkeypatch):
+    runner = tiers_one_and_two(1, monkeypatch, lp_until=-28.0)  # ~1 s left after tier 1: below 1.2 ms a pair
+    assert runner.lp_started_after == [] and runner.outcomes[0].status == "feasible"
+
+
+def test_a_graph_past_its_limit_leaves_the_patient_to_the_models_rows(monkeypatch):
+    import iop_sched.week_hull as week_hull
+
+    problem = build(two_hour_groups_one_seat_on_tuesday())
+    monkeypatch.setattr(week_hull, "MAX_ARCS_PER_PATIENT", 1)
+    try:
+        week_graph(problem, 0, [0, 1])
+        raise AssertionError("the graph should be too large")
+    except week_hull.GraphTooLarge:
+        pass
+    assert placed_upper_bound(problem, FAMILIES, 10) == 2  # weaker without the weeks, never wrong
+
+
+def test_a_cancelled_lp_stops_building_and_gives_no_bound():
+    problem = build(two_hour_groups_one_seat_on_tuesday())
+    solver = RelaxationSolver()
+    solver.cancel()
+    assert placed_upper_bound(problem, FAMILIES, 10, solver) is None
