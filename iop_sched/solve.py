@@ -30,7 +30,7 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
   whole (`iop_sched.week_hull`, COIN-OR CLP) bounds the number placed, solved beside the searches
   of the tiers after tier 1 (beside tier 1's it cost tier 1 patients); tier 1 is proven when the
   count meets it. On large programs it is the optimum or one above it (500 / 527 / 530), where
-  CP-SAT's own bound stays at 514-580. Not on independent parts (a program of one part only).
+  CP-SAT's own bound stays at 512-580. Not on independent parts (a program of one part only).
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
   workers; `extra_parameters` override any parameter in every tier.
 - `random_seed` fixed (0) by default; `time_limit` is the whole budget over all tiers.

@@ -23,8 +23,8 @@ from iop_sched.model import FAMILIES, TIER_PLACED, TIER_WISHES, build_model
 from iop_sched.tier_runner import (TierRunner, hint_empty_schedule,
                                    hint_first_come_first_served)
 from iop_sched.week_alone import week_alone_model
-from iop_sched.week_hull import (LinearRelaxation, PlacedBoundBeside, RelaxationSolver, model_relaxation,
-                                 placed_upper_bound, safe_lower_bound, week_graph)
+from iop_sched.lp_relaxation import LinearRelaxation, RelaxationSolver, model_relaxation, safe_lower_bound
+from iop_sched.week_hull import PlacedBoundBeside, placed_upper_bound, week_graph
 
 from programs import block, build, patient, program_dict
 from test_properties import programs
