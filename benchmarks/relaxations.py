@@ -50,6 +50,8 @@ from benchmarks.generate import SIZES, generate  # noqa: E402
 from benchmarks.tables import show  # noqa: E402
 from iop_sched.constraints.availability import compute_eligibility  # noqa: E402
 from iop_sched.constraints.base import TIER_PLACED  # noqa: E402
+from iop_sched.lp_relaxation import LinearRelaxation  # noqa: E402
+from iop_sched.lp_relaxation import safe_lower_bound as lp_relaxation_bound  # noqa: E402
 from iop_sched.schema import Patient, Problem  # noqa: E402
 from iop_sched.week_alone import week_alone_model  # noqa: E402
 from iop_sched.weektime import MINUTES_PER_DAY  # noqa: E402
@@ -212,29 +214,15 @@ def highs_of(model: MipModel, integer: Sequence[int] = (), time_limit: float = 6
 
 
 def safe_lower_bound(rows: SparseRows, duals: np.ndarray, cost: np.ndarray, upper: np.ndarray) -> float:
-    """A lower bound on min cost.x over `rows` (0 <= x <= upper) from row duals, valid for any duals.
-
-    For any y: cost.x = y.(Ax) + (cost - A'y).x, and each term is bounded by the row's and the
-    column's bounds, so a slightly wrong y (the LP's tolerances) only weakens the bound. Both sign
-    conventions are tried; a margin covers the sum's rounding.
-    """
-    lower, upper_rows = np.asarray(rows.lower, dtype=np.float64), np.asarray(rows.upper, dtype=np.float64)
-    starts = np.asarray(rows.starts + [len(rows.index)])
-    row_of_entry = np.repeat(np.arange(len(rows)), np.diff(starts))
-    index, value = np.asarray(rows.index), np.asarray(rows.value, dtype=np.float64)
-    best = -math.inf
-    for sign in (1.0, -1.0):
-        y = sign * np.asarray(duals, dtype=np.float64)
-        y = np.where((y > 0) & ~np.isfinite(lower), 0.0, y)       # a row carries a dual only on a finite side
-        y = np.where((y < 0) & ~np.isfinite(upper_rows), 0.0, y)
-        reduced = cost - np.bincount(index, weights=value * y[row_of_entry], minlength=len(cost))
-        row_terms = np.where(y > 0, y * np.where(np.isfinite(lower), lower, 0.0),
-                             y * np.where(np.isfinite(upper_rows), upper_rows, 0.0))
-        column_terms = np.where(reduced < 0.0, reduced * upper, 0.0)  # 0 times an unbounded column is 0
-        total = float(row_terms.sum() + column_terms.sum())
-        margin = 1e-9 * float(np.abs(row_terms).sum() + np.abs(column_terms).sum()) + 1e-9
-        best = max(best, total - margin)
-    return best
+    """A lower bound on min cost.x over `rows` (0 <= x <= upper) from row duals, valid for any duals:
+    the product's own (`iop_sched.lp_relaxation.safe_lower_bound`), on these rows."""
+    ends = rows.starts[1:] + [len(rows.index)]
+    relaxation = LinearRelaxation(
+        [0.0] * len(cost), [float(u) for u in upper],
+        {column: float(value) for column, value in enumerate(cost) if value != 0},
+        [(rows.index[start:end], rows.value[start:end], low, high)
+         for start, end, low, high in zip(rows.starts, ends, rows.lower, rows.upper)])
+    return lp_relaxation_bound(relaxation, [float(dual) for dual in duals])
 
 
 def week_cut(incidence: np.ndarray, attendance: np.ndarray, placed: float) -> Optional[np.ndarray]:

@@ -30,11 +30,11 @@ FLOOR_SHARE = 0.1
 #: complete and check the moved schedule (network seed 0: the moves' passes 4 s, the completion 0.8 s;
 #: given only what the moves had left, it failed and the tier was worse off than without moves).
 MOVES_SHARE = 0.2
+MOVES_COMPLETION_SHARE = 0.15
 #: the LP bound on patients placed starts only with at least this many seconds left per eligible pair:
 #: beside two CP-SAT workers it ended within the ~23 s after tier 1 of a 60-s run on every large program
 #: (12,700-15,700 pairs), and never within the ~9.5 s of a 30-s run
 BOUND_SECONDS_PER_PAIR = 0.0012
-MOVES_COMPLETION_SHARE = 0.15
 
 STATUS = {
     cp_model.OPTIMAL: "optimal",
