@@ -188,14 +188,14 @@ def solve_model(
 
     deadline = started + time_limit
     runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
-                        placed_bound_until=deadline if len(variables.attend) in PLACED_BOUND_PAIRS else None)
+                        lp_bounds_until=deadline if len(variables.attend) in PLACED_BOUND_PAIRS else None)
     hint_empty_schedule(schedule_model)
     split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
     parts = independent_parts(problem, schedule_model.eligibility) if split else []
     start: Optional[continuity.PreviousSchedule] = None  # the week returned when no tier below finds one
     start_from: Optional[str] = None  # what `start` is when it is not the solver's own
     if len(parts) > 1:
-        runner.placed_bound_until = None  # tier 1 is the parts' sum here: no LP bound (see PLACED_BOUND_PAIRS)
+        runner.lp_bounds_until = None  # tier 1 is the parts' sum here: no LP bounds (see PLACED_BOUND_PAIRS)
         solved = solve_parts(
             problem, schedule_model.eligibility, parts, split, more_tiers_follow=len(tiers) > len(split),
             deadline=deadline, shares=TIER_BUDGET_SHARE, families=families, warm_start=warm_start,
@@ -226,7 +226,7 @@ def solve_model(
         runner.solve_tier(tier, remaining if tier == tiers[-1] else remaining * TIER_BUDGET_SHARE[tier], progress)
         if runner.stopped:
             break
-    runner.collect_placed_bound()
+    runner.collect_lp_bounds()
     outcome.tiers.extend(runner.outcomes)
     best = runner.best
 

@@ -17,9 +17,10 @@ from ortools.sat.python import cp_model
 
 from .constraints import continuity, symmetry, wishes
 from .floors import wishes_floor
-from .model import MAXIMISED_TIERS, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
+from .model import MAXIMISED_TIERS, TIER_COSTS, TIER_NAMES, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
 from .schema import Problem
-from .week_hull import PlacedBoundBeside
+from .lp_relaxation import RelaxationSolver
+from .week_hull import BoundsBeside, costs_lower_bound, placed_upper_bound
 
 Progress = Callable[[dict], None]
 
@@ -31,9 +32,9 @@ FLOOR_SHARE = 0.1
 #: given only what the moves had left, it failed and the tier was worse off than without moves).
 MOVES_SHARE = 0.2
 MOVES_COMPLETION_SHARE = 0.15
-#: the LP bound on patients placed starts only with at least this many seconds left per eligible pair:
-#: beside two CP-SAT workers it ended within the ~23 s after tier 1 of a 60-s run on every large program
-#: (12,700-15,700 pairs), and never within the ~9.5 s of a 30-s run
+#: each LP bound (`iop_sched.week_hull`) starts only with at least this many seconds left per eligible
+#: pair: beside two CP-SAT workers the one on patients placed ended within the ~23 s after tier 1 of a
+#: 60-s run on every large program (12,700-15,700 pairs), and never within the ~9.5 s of a 30-s run
 BOUND_SECONDS_PER_PAIR = 0.0012
 
 STATUS = {
@@ -125,13 +126,14 @@ class TierRunner:
     """Solves one model's tiers in the order asked, keeping the latest complete schedule."""
 
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
-                 move_patients: bool = False, placed_bound_until: Optional[float] = None):
+                 move_patients: bool = False, lp_bounds_until: Optional[float] = None):
         self.schedule_model = schedule_model
-        #: when set, the LP bound on patients placed (`iop_sched.week_hull`) runs beside the searches of the
-        #: tiers after tier 1 until this moment (not beside tier 1's: its share of the cores cost tier 1
-        #: patients); `collect_placed_bound` then proves tier 1 when the count meets it
-        self.placed_bound_until = placed_bound_until
-        self.placed_bound: Optional[PlacedBoundBeside] = None
+        #: when set, LP bounds (`iop_sched.week_hull`: on patients placed when tier 1 ended unproven, then
+        #: on the costs tier) run one after the other beside the searches of the tiers after tier 1 until
+        #: this moment (not beside tier 1's: its share of the cores cost tier 1 patients);
+        #: `collect_lp_bounds` then takes each bound that ended in time
+        self.lp_bounds_until = lp_bounds_until
+        self.lp_bounds: Optional[BoundsBeside] = None
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
         #: tier solved before it counts changes, which the moves do not see)
         self.move_patients = move_patients and wishes.add in schedule_model.families
@@ -155,7 +157,7 @@ class TierRunner:
         apply_parameters(solver, self.parameters[tier])
         solver.parameters.max_time_in_seconds = max(0.05, seconds - (time.monotonic() - tier_started))
         if tier != TIER_PLACED:
-            self._start_placed_bound()  # now: CP-SAT's search holds no GIL, the floor's and moves' Python is done
+            self._start_lp_bounds()  # now: CP-SAT's search holds no GIL, the floor's and moves' Python is done
         callback = ProgressReporter(tier, progress, self.started) if progress else None
         if callback is not None:
             solver.best_bound_callback = callback.on_bound
@@ -184,36 +186,58 @@ class TierRunner:
         model.add(expression <= value)
         hint_complete_solution(model, self.best)
 
-    def _start_placed_bound(self) -> None:
-        """Start the LP bound on patients placed once, when tier 1 ended unproven."""
-        if self.placed_bound is not None or self.placed_bound_until is None:
+    def _start_lp_bounds(self) -> None:
+        """Start the LP bounds once, after tier 1: on patients placed when tier 1 ended unproven, then on
+        the costs tier given the number placed (when that tier is to be solved)."""
+        if self.lp_bounds is not None or self.lp_bounds_until is None:
             return
         placed = [outcome for outcome in self.outcomes if outcome.tier == TIER_PLACED]
-        seconds = self.placed_bound_until - time.monotonic()
-        if not placed or placed[-1].status == "optimal" or placed[-1].value is None:
+        if not placed or placed[-1].value is None:
             return
-        if seconds < BOUND_SECONDS_PER_PAIR * len(self.schedule_model.variables.attend):
-            return  # it would not end in time: its share of the cores would buy nothing
-        self.placed_bound = PlacedBoundBeside.for_program(self.schedule_model.problem, self.schedule_model.families,
-                                                         seconds)
+        until, pairs = self.lp_bounds_until, len(self.schedule_model.variables.attend)
+        if until - time.monotonic() < BOUND_SECONDS_PER_PAIR * pairs:
+            return  # not even one LP would end in time
+        problem, families, count = self.schedule_model.problem, self.schedule_model.families, placed[-1].value
 
-    def collect_placed_bound(self) -> None:
-        """Tier 1's bound from the LP, if it ended in time: the better of it and the search's, and
-        tier 1 proven when the number placed meets it. An LP still running is left to its time limit."""
-        if self.placed_bound is None:
+        def in_time(compute: Callable[[float, RelaxationSolver], Optional[int]]
+                    ) -> Callable[[RelaxationSolver], Optional[int]]:
+            def run(solver: RelaxationSolver) -> Optional[int]:
+                seconds = until - time.monotonic()
+                if seconds < BOUND_SECONDS_PER_PAIR * pairs:
+                    return None  # it would not end in time: its share of the cores would buy nothing
+                return compute(seconds, solver)
+            return run
+
+        computations = []
+        if placed[-1].status != "optimal":
+            computations.append((TIER_PLACED, in_time(
+                lambda seconds, solver: placed_upper_bound(problem, families, seconds, solver))))
+        if TIER_COSTS in self.parameters:
+            computations.append((TIER_COSTS, in_time(
+                lambda seconds, solver: costs_lower_bound(problem, families, count, seconds, solver))))
+        if computations:
+            self.lp_bounds = BoundsBeside(computations)
+
+    def collect_lp_bounds(self) -> None:
+        """Each tier's bound from its LP, if it ended in time: the better of it and the search's, and the
+        tier proven when its value meets it. An LP still running is cancelled."""
+        if self.lp_bounds is None:
             return
-        upper = self.placed_bound.finish()
-        placed = [outcome for outcome in self.outcomes if outcome.tier == TIER_PLACED]
-        if upper is None or not placed or placed[-1].value is None:
-            return
-        outcome = placed[-1]
-        if upper < outcome.value:  # below a schedule in hand: the LP is wrong, and proves nothing
-            self.placed_bound.error = ValueError(f"LP bound {upper} below the {outcome.value} placed")
-            return
-        if outcome.bound is None or upper < outcome.bound:
-            outcome.bound = upper
-            if upper == outcome.value:
-                outcome.status = "optimal"
+        for tier, bound in self.lp_bounds.finish().items():
+            outcomes = [outcome for outcome in self.outcomes if outcome.tier == tier]
+            if not outcomes or outcomes[-1].value is None:
+                continue
+            outcome = outcomes[-1]
+            maximised = tier in MAXIMISED_TIERS
+            if bound < outcome.value if maximised else bound > outcome.value:
+                # beyond a schedule in hand: the LP is wrong, and proves nothing
+                self.lp_bounds.errors[tier] = ValueError(
+                    f"LP bound {bound} beyond the schedule's {outcome.value} ({TIER_NAMES[tier]})")
+                continue
+            if outcome.bound is None or (bound < outcome.bound if maximised else bound > outcome.bound):
+                outcome.bound = bound
+                if bound == outcome.value:
+                    outcome.status = "optimal"
 
     def _move_patients(self, expression: cp_model.LinearExprT, deadline: float, completion_seconds: float) -> None:
         """Start from the schedule with patients moved to cheaper weeks (`iop_sched.week_moves`) until

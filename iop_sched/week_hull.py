@@ -10,12 +10,14 @@ what the rules ask). A flow of `placed[p]` through it is an extended formulation
 week hull: its LP is as strong as one column per week (medium program 0: 138.28 both ways,
 against 141.46 for the plain LP) with ~90 arcs a patient instead of ~600 weeks.
 
-`placed_upper_bound` solves that LP (COIN-OR CLP inside OR-Tools) with the rows of the
+`placed_upper_bound` solves that LP (HiGHS's interior-point method) with the rows of the
 families that decide who can be placed, and rounds down a bound computed from the LP's
-duals, valid whatever the LP solver's tolerances. `PlacedBoundBeside` runs it in a thread
-beside the searches after tier 1 (`TierRunner`), and tier 1 is proven when the number placed
-meets it (large programs 0 / 1 / 2: bounds 500 / 527 / 530 in 8-11 s, where CP-SAT's own stay
-at 512-580).
+duals, valid whatever the LP solver's tolerances; tier 1 is proven when the number placed
+meets it (large programs 0 / 1 / 2: bounds 500 / 527 / 530 in 5-8 s, where CP-SAT's own stay
+at 512-580). `costs_lower_bound` minimises the costs tier over the same LP with at least the
+number placed: on large programs that tier is searched by LNS alone, whose bound is 0.
+`BoundsBeside` runs them one after the other in a thread beside the searches after tier 1
+(`TierRunner`).
 
 The graph keeps every week the model allows (it forgets only the weekly maximum and, with a
 weekly minimum of 0, that a placed patient attends a group), and rules are only ever left out,
@@ -34,7 +36,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from ortools.sat.python import cp_model
 
-from .constraints import group_size, patient_week, rooms, staffing, topics
+from .constraints import costs, group_size, patient_week, rooms, staffing, topics
+from .constraints.base import TIER_COSTS, TIER_PLACED
 from .lp_relaxation import LinearRelaxation, RelaxationSolver, model_relaxation
 from .schema import Problem
 from .weektime import MINUTES_PER_DAY
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
 
 #: the constraint families that decide who can be placed (the others rank schedules or break symmetry)
 PLACING_FAMILIES = (group_size.add, staffing.add, rooms.add)
+#: the families whose terms make up each tier bounded here (beside those that decide who can be placed)
+TIER_FAMILIES = {TIER_PLACED: (), TIER_COSTS: (costs.add,)}
 #: a day with more choices than this (no daily limit, many short groups) leaves the patient out of the hull
 MAX_CHOICES_PER_DAY = 256
 #: a patient whose graph would pass this many arcs keeps only the model's own rows (still a valid bound)
@@ -192,23 +197,27 @@ def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Seque
     return arcs_added
 
 
-def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], seconds: float,
-                       solver: Optional[RelaxationSolver] = None) -> Optional[int]:
-    """At most this many patients can be placed (the LP with whole weeks); None without a bound in time.
+def _tier_bound_with_weeks(problem: Problem, families: Sequence[ConstraintFamily], tier: int, placed_at_least: int,
+                           seconds: float, solver: Optional[RelaxationSolver]) -> Optional[float]:
+    """At least this is `tier`'s quantity (minimised) in any schedule placing `placed_at_least`, from the LP
+    with whole weeks; None without the weeks' rule or without an answer in time.
 
-    Built from the families that decide who can be placed (`PLACING_FAMILIES` among `families`): the
-    others only rank schedules, and leaving rules out only weakens a relaxation, never voids it.
-    The weeks' flows stand for the patient_week family (and topics, when in `families`), so there is
-    no bound for a model without it.
+    Built from the families that decide who can be placed (`PLACING_FAMILIES` among `families`) and the
+    tier's own (`TIER_FAMILIES`): the others only rank schedules, and leaving rules out only weakens a
+    relaxation, never voids it. The weeks' flows stand for the patient_week family (and topics, when in
+    `families`), so there is no bound for a model without it.
     """
     from .model import build_model
 
     if patient_week.add not in families:
         return None
     deadline = time.monotonic() + seconds
-    placing = [family for family in families if family in PLACING_FAMILIES]
-    schedule_model = build_model(problem, placing)
-    schedule_model.model.minimize(-cp_model.LinearExpr.sum(schedule_model.variables.placed))
+    chosen = [family for family in families if family in PLACING_FAMILIES or family in TIER_FAMILIES[tier]]
+    schedule_model = build_model(problem, chosen)
+    placed = cp_model.LinearExpr.sum(schedule_model.variables.placed)
+    if placed_at_least > 0:
+        schedule_model.model.add(placed >= placed_at_least)
+    schedule_model.model.minimize(-placed if tier == TIER_PLACED else schedule_model.tier_expression(tier))
     relaxation = model_relaxation(schedule_model.model)
     if relaxation is None:
         return None
@@ -220,37 +229,63 @@ def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], s
     remaining = deadline - time.monotonic()
     if remaining <= 0 or (solver is not None and solver.cancelled):
         return None
-    bound = (solver or RelaxationSolver()).solve(relaxation, remaining)
-    if bound is None:
+    return (solver or RelaxationSolver()).solve(relaxation, remaining)
+
+
+def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], seconds: float,
+                       solver: Optional[RelaxationSolver] = None) -> Optional[int]:
+    """At most this many patients can be placed (the LP with whole weeks); None without a bound in time."""
+    bound = _tier_bound_with_weeks(problem, families, TIER_PLACED, 0, seconds, solver)
+    return None if bound is None else math.floor(-bound + INTEGRALITY_MARGIN)
+
+
+def costs_lower_bound(problem: Problem, families: Sequence[ConstraintFamily], placed_at_least: int, seconds: float,
+                      solver: Optional[RelaxationSolver] = None) -> Optional[int]:
+    """At least this is the costs tier (open groups, clinician minutes, busiest load) in any schedule placing
+    `placed_at_least` patients; None without the costs family or a bound in time.
+
+    Why: on large programs that tier is searched by LNS alone, which proves nothing (its bound was 0),
+    yet seating that many patients for their weekly hours needs groups open and staffed.
+    """
+    if costs.add not in families:
         return None
-    return math.floor(-bound + INTEGRALITY_MARGIN)
+    bound = _tier_bound_with_weeks(problem, families, TIER_COSTS, placed_at_least, seconds, solver)
+    return None if bound is None else math.ceil(bound - INTEGRALITY_MARGIN)
 
 
-class PlacedBoundBeside:
-    """`placed_upper_bound` in a thread beside the search (the LP solver releases the GIL while it solves)."""
+class BoundsBeside:
+    """LP bounds computed one after another in a thread beside the search (HiGHS releases the GIL).
 
-    def __init__(self, compute: Callable[[RelaxationSolver], Optional[int]]):
+    Each computation is (tier, compute); `finish` returns the bounds that ended in time, so one that is
+    still running does not hold back those before it.
+    """
+
+    def __init__(self, computations: Sequence[tuple[int, Callable[[RelaxationSolver], Optional[int]]]]):
         self._solver = RelaxationSolver()
-        self._bound: Optional[int] = None
-        self.error: Optional[Exception] = None  # what stopped the LP, if it failed (no bound then)
-        self._thread = threading.Thread(target=self._run, args=(compute,), daemon=True)
+        self._lock = threading.Lock()
+        self._bounds: dict[int, int] = {}
+        self.errors: dict[int, Exception] = {}  # what stopped a tier's LP, if it failed (no bound for it then)
+        self._thread = threading.Thread(target=self._run, args=(tuple(computations),), daemon=True)
         self._thread.start()
 
-    @classmethod
-    def for_program(cls, problem: Problem, families: Sequence[ConstraintFamily], seconds: float) -> "PlacedBoundBeside":
-        return cls(lambda solver: placed_upper_bound(problem, families, seconds, solver))
+    def _run(self, computations: Sequence[tuple[int, Callable[[RelaxationSolver], Optional[int]]]]) -> None:
+        for tier, compute in computations:
+            if self._solver.cancelled:
+                return
+            try:
+                bound = compute(self._solver)
+            except Exception as error:  # noqa: BLE001 - a bound is an extra: the schedule must not depend on it
+                self.errors[tier] = error
+                continue
+            if bound is not None and not self._solver.cancelled:
+                with self._lock:
+                    self._bounds[tier] = bound
 
-    def _run(self, compute: Callable[[RelaxationSolver], Optional[int]]) -> None:
-        try:
-            self._bound = compute(self._solver)
-        except Exception as error:  # noqa: BLE001 - a bound is an extra: the schedule must not depend on it
-            self.error = error
-
-    def finish(self, grace_seconds: float = 0.0) -> Optional[int]:
-        """The bound if the LP ends within `grace_seconds`; otherwise None, and the LP is cancelled
-        and left to end on its own (CLP at its time limit)."""
+    def finish(self, grace_seconds: float = 0.0) -> dict[int, int]:
+        """The bounds ready within `grace_seconds`; an LP still running is then cancelled (HiGHS stops at
+        its next iteration)."""
         self._thread.join(timeout=max(0.0, grace_seconds))
         if self._thread.is_alive():
             self._solver.cancel()
-            return None
-        return self._bound
+        with self._lock:
+            return dict(self._bounds)

@@ -19,12 +19,14 @@ from ortools.sat.python import cp_model
 from benchmarks.generate import generate
 from iop_sched import problem_from_data
 from iop_sched.constraints.availability import compute_eligibility
-from iop_sched.model import FAMILIES, TIER_PLACED, TIER_WISHES, build_model
+from iop_sched import tier_runner
+from iop_sched.constraints import costs
+from iop_sched.model import FAMILIES, TIER_COSTS, TIER_PLACED, TIER_WISHES, build_model
 from iop_sched.tier_runner import (TierRunner, hint_empty_schedule,
                                    hint_first_come_first_served)
 from iop_sched.week_alone import week_alone_model
 from iop_sched.lp_relaxation import LinearRelaxation, RelaxationSolver, model_relaxation, safe_lower_bound
-from iop_sched.week_hull import PlacedBoundBeside, placed_upper_bound, week_graph
+from iop_sched.week_hull import BoundsBeside, costs_lower_bound, placed_upper_bound, week_graph
 
 from programs import block, build, patient, program_dict
 from test_properties import programs
@@ -139,53 +141,73 @@ def test_the_bound_from_duals_holds_whatever_the_duals():
         assert safe_lower_bound(relaxation, [dual]) <= 1.0 + 1e-9
 
 
-def tiers_one_and_two(bound: Optional[int], monkeypatch, lp_until: Optional[float] = 0.0,
-                      tier_one: Optional[dict] = None, size: str = "medium") -> TierRunner:
-    """Tiers 1 and 2 of a generated program, each stopped at its first schedule (so tier 1 is not
-    proven by the search), beside a stand-in for the LP that returns `bound`. `lp_until` is the
-    LP's deadline in seconds from now (None: no LP)."""
+def run_tiers(monkeypatch, placed: Optional[int] = None, costs: Optional[int] = None,
+              lp_until: Optional[float] = 0.0, tier_one: Optional[dict] = None, size: str = "medium",
+              with_costs: bool = False) -> TierRunner:
+    """Tiers 1 and 2 (and 3 `with_costs`) of a generated program, each stopped at its first schedule (so
+    no tier is proven by the search), beside stand-ins for the LPs that return `placed` and `costs`.
+    `lp_until` is the LPs' deadline in seconds from now (None: no LP). The runner records when the LPs
+    started (`lp_started_after`: tiers ended by then) and what each stand-in was asked (`lp_calls`)."""
     problem = problem_from_data(generate(size, 0))
     schedule_model = build_model(problem)
     hint_empty_schedule(schedule_model)
     hint_first_come_first_served(problem, schedule_model, FAMILIES)
-    calls: list[int] = []
+    started_after: list[int] = []
+    calls: list[tuple] = []
 
-    def stand_in(cls, problem, families, seconds):
-        calls.append(len(runner.outcomes))  # how many tiers had ended when the LP started
-        return cls(lambda solver: bound)
+    class Recording(BoundsBeside):
+        def __init__(self, computations):
+            started_after.append(len(runner.outcomes))
+            super().__init__(computations)
 
-    monkeypatch.setattr(PlacedBoundBeside, "for_program", classmethod(stand_in))
+    def placed_stand_in(problem, families, seconds, solver):
+        calls.append(("placed",))
+        return placed
+
+    def costs_stand_in(problem, families, placed_at_least, seconds, solver):
+        calls.append(("costs", placed_at_least))
+        return costs
+
+    monkeypatch.setattr(tier_runner, "BoundsBeside", Recording)
+    monkeypatch.setattr(tier_runner, "placed_upper_bound", placed_stand_in)
+    monkeypatch.setattr(tier_runner, "costs_lower_bound", costs_stand_in)
     first = {"num_workers": 1, "use_lns_only": True, "random_seed": 0, "stop_after_first_solution": True}
-    runner = TierRunner(schedule_model, {TIER_PLACED: tier_one or first, TIER_WISHES: first}, time.monotonic(),
-                        placed_bound_until=None if lp_until is None else time.monotonic() + 30 + lp_until)
+    parameters = {TIER_PLACED: tier_one or first, TIER_WISHES: first}
+    if with_costs:
+        parameters[TIER_COSTS] = first
+    runner = TierRunner(schedule_model, parameters, time.monotonic(),
+                        lp_bounds_until=None if lp_until is None else time.monotonic() + 30 + lp_until)
     runner.solve_tier(TIER_PLACED, 30.0)
-    assert runner.placed_bound is None  # never beside tier 1's search: its cores are tier 1's
+    assert runner.lp_bounds is None  # never beside tier 1's search: its cores are tier 1's
     runner.solve_tier(TIER_WISHES, 30.0)
-    if runner.placed_bound is not None:
-        runner.placed_bound.finish(10.0)  # the stand-in ends at once; wait for its thread
-    runner.collect_placed_bound()
-    runner.lp_started_after = calls
+    if with_costs:
+        runner.solve_tier(TIER_COSTS, 30.0)
+    if runner.lp_bounds is not None:
+        runner.lp_bounds.finish(10.0)  # the stand-ins end at once; wait for the thread
+    runner.collect_lp_bounds()
+    runner.lp_started_after = started_after
+    runner.lp_calls = calls
     return runner
 
 
 def test_tier_one_is_proven_when_the_number_placed_meets_the_lp_bound(monkeypatch):
-    first = tiers_one_and_two(None, monkeypatch, lp_until=None).outcomes[0]
+    first = run_tiers(monkeypatch, lp_until=None).outcomes[0]
     assert first.status == "feasible"  # the search alone stopped at its first schedule, unproven
-    runner = tiers_one_and_two(first.value, monkeypatch)
+    runner = run_tiers(monkeypatch, placed=first.value)
     assert runner.lp_started_after == [1]  # started with the wishes tier's search, after tier 1
     tier_one = runner.outcomes[0]
     assert (tier_one.status, tier_one.value, tier_one.bound) == ("optimal", first.value, first.value)
 
 
 def test_an_lp_bound_above_the_schedule_is_reported_and_proves_nothing(monkeypatch):
-    first = tiers_one_and_two(None, monkeypatch, lp_until=None).outcomes[0]
-    tier_one = tiers_one_and_two(first.value + 3, monkeypatch).outcomes[0]
+    first = run_tiers(monkeypatch, lp_until=None).outcomes[0]
+    tier_one = run_tiers(monkeypatch, placed=first.value + 3).outcomes[0]
     assert tier_one.status == "feasible" and tier_one.bound == min(first.bound, first.value + 3)
 
 
-def test_no_lp_after_a_tier_one_the_search_proved(monkeypatch):
+def test_no_lp_on_patients_placed_after_a_tier_one_the_search_proved(monkeypatch):
     proving = {"num_workers": 2, "random_seed": 0}  # a small program: proven by presolve at once
-    runner = tiers_one_and_two(0, monkeypatch, tier_one=proving, size="small")  # a stand-in that would be wrong
+    runner = run_tiers(monkeypatch, placed=0, tier_one=proving, size="small")  # a stand-in that would be wrong
     assert runner.outcomes[0].status == "optimal" and runner.lp_started_after == []
     assert runner.outcomes[0].bound == runner.outcomes[0].value
 
@@ -193,25 +215,34 @@ def test_no_lp_after_a_tier_one_the_search_proved(monkeypatch):
 def test_an_lp_that_has_not_ended_leaves_tier_one_as_the_search_left_it(monkeypatch):
     release = threading.Event()
     problem = problem_from_data(generate("medium", 0))
-    monkeypatch.setattr(PlacedBoundBeside, "for_program", classmethod(
-        lambda cls, problem, families, seconds: cls(lambda solver: 1 if release.wait(10) else None)))
+    monkeypatch.setattr(tier_runner, "placed_upper_bound",
+                        lambda problem, families, seconds, solver: 1 if release.wait(10) else None)
     schedule_model = build_model(problem)
     hint_first_come_first_served(problem, schedule_model, FAMILIES)
     first = {"num_workers": 1, "use_lns_only": True, "random_seed": 0, "stop_after_first_solution": True}
     runner = TierRunner(schedule_model, {TIER_PLACED: first, TIER_WISHES: first}, time.monotonic(),
-                        placed_bound_until=time.monotonic() + 60)
+                        lp_bounds_until=time.monotonic() + 60)
     runner.solve_tier(TIER_PLACED, 30.0)
     before = (runner.outcomes[0].status, runner.outcomes[0].bound)
     runner.solve_tier(TIER_WISHES, 30.0)
-    runner.collect_placed_bound()  # the LP is still waiting: nothing changes
+    runner.collect_lp_bounds()  # the LP is still waiting: nothing changes
     release.set()
     assert (runner.outcomes[0].status, runner.outcomes[0].bound) == before
 
 
 def test_a_solve_that_ends_first_does_not_wait_for_the_lp():
     release = threading.Event()
-    beside = PlacedBoundBeside(lambda solver: 1 if release.wait(10) and not solver.cancelled else None)
-    assert beside.finish(0.0) is None  # not ready: the solve returns without it
+    beside = BoundsBeside([(TIER_PLACED, lambda solver: 1 if release.wait(10) and not solver.cancelled else None)])
+    assert beside.finish(0.0) == {}  # not ready: the solve returns without it
+    release.set()
+
+
+def test_a_bound_that_ended_is_kept_while_the_next_lp_still_runs():
+    release = threading.Event()
+    beside = BoundsBeside([(TIER_PLACED, lambda solver: 7),
+                           (TIER_COSTS, lambda solver: 1 if release.wait(10) else None)])
+    time.sleep(0.2)
+    assert beside.finish(0.0) == {TIER_PLACED: 7}
     release.set()
 
 
@@ -242,13 +273,13 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
 
     solve_module = importlib.import_module("iop_sched.solve")
     deadlines: list[Optional[float]] = []
-    original = TierRunner._start_placed_bound
+    original = TierRunner._start_lp_bounds
 
     def recording(self):
-        deadlines.append(self.placed_bound_until)
+        deadlines.append(self.lp_bounds_until)
         original(self)
 
-    monkeypatch.setattr(TierRunner, "_start_placed_bound", recording)
+    monkeypatch.setattr(TierRunner, "_start_lp_bounds", recording)
     solve_checked(two_sites(), time_limit=10, decompose=False)
     assert deadlines and all(d is None for d in deadlines)      # a few pairs: below the window
     monkeypatch.setattr(solve_module, "PLACED_BOUND_PAIRS", range(1, 100))
@@ -264,21 +295,79 @@ def test_an_lp_that_fails_gives_no_bound_and_keeps_its_error():
     def failing(solver):
         raise MemoryError("no room for the LP")
 
-    beside = PlacedBoundBeside(failing)
-    assert beside.finish(10.0) is None and isinstance(beside.error, MemoryError)
+    beside = BoundsBeside([(TIER_PLACED, failing), (TIER_COSTS, lambda solver: 3)])
+    assert beside.finish(10.0) == {TIER_COSTS: 3}  # the next LP still runs
+    assert isinstance(beside.errors[TIER_PLACED], MemoryError)
 
 
 def test_an_lp_bound_below_the_schedule_in_hand_is_ignored_and_kept_as_an_error(monkeypatch):
-    first = tiers_one_and_two(None, monkeypatch, lp_until=None).outcomes[0]
-    runner = tiers_one_and_two(first.value - 5, monkeypatch)
+    first = run_tiers(monkeypatch, lp_until=None).outcomes[0]
+    runner = run_tiers(monkeypatch, placed=first.value - 5)
     tier_one = runner.outcomes[0]
     assert (tier_one.status, tier_one.bound) == ("feasible", first.bound)  # not "optimal" at a wrong bound
-    assert isinstance(runner.placed_bound.error, ValueError)
+    assert isinstance(runner.lp_bounds.errors[TIER_PLACED], ValueError)
 
 
 def test_no_lp_when_too_little_time_is_left_for_it(monkeypatch):
-    runner = tiers_one_and_two(1, monkeypatch, lp_until=-28.0)  # ~1 s left after tier 1: below 1.2 ms a pair
+    runner = run_tiers(monkeypatch, placed=1, lp_until=-28.0, with_costs=True)  # ~1 s left: below 1.2 ms a pair
     assert runner.lp_started_after == [] and runner.outcomes[0].status == "feasible"
+
+
+def test_the_costs_lp_is_asked_for_the_number_tier_one_placed_and_raises_the_costs_bound(monkeypatch):
+    searched = run_tiers(monkeypatch, lp_until=None, with_costs=True).outcomes[2]
+    assert searched.status == "feasible"
+    runner = run_tiers(monkeypatch, costs=searched.value - 10, with_costs=True)
+    assert runner.lp_calls == [("placed",), ("costs", runner.outcomes[0].value)]
+    tier_three = runner.outcomes[2]
+    assert (tier_three.status, tier_three.bound) == ("feasible", max(searched.bound, searched.value - 10))
+    proven = run_tiers(monkeypatch, costs=searched.value, with_costs=True).outcomes[2]
+    assert (proven.status, proven.bound) == ("optimal", searched.value)
+
+
+def test_a_costs_bound_above_the_schedule_in_hand_is_ignored_and_kept_as_an_error(monkeypatch):
+    searched = run_tiers(monkeypatch, lp_until=None, with_costs=True).outcomes[2]
+    runner = run_tiers(monkeypatch, costs=searched.value + 1, with_costs=True)
+    assert (runner.outcomes[2].status, runner.outcomes[2].bound) == ("feasible", searched.bound)
+    assert isinstance(runner.lp_bounds.errors[TIER_COSTS], ValueError)
+
+
+def test_no_costs_lp_when_the_costs_tier_is_not_solved(monkeypatch):
+    runner = run_tiers(monkeypatch, placed=10_000)
+    assert runner.lp_calls == [("placed",)]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_the_costs_bound_is_never_above_the_cheapest_schedule_placing_as_many(data):
+    problem = problem_from_data(data)
+    schedule_model = build_model(problem)
+    placed = cp_model.LinearExpr.sum(schedule_model.variables.placed)
+    schedule_model.model.maximize(placed)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.max_time_in_seconds = 20
+    assert solver.solve(schedule_model.model) == cp_model.OPTIMAL
+    most = round(solver.objective_value)
+    schedule_model.model.add(placed >= most)
+    schedule_model.model.minimize(schedule_model.tier_expression(TIER_COSTS))
+    assert solver.solve(schedule_model.model) == cp_model.OPTIMAL
+    bound = costs_lower_bound(problem, FAMILIES, most, 20)
+    assert bound is not None and bound <= round(solver.objective_value)
+
+
+def test_seating_the_patients_needs_their_groups_open_and_staffed():
+    """Every week holds Tuesday's one seat, so placing one patient opens that group and has it led for
+    its 2 h (180 + 120), with part of Monday's too; the bound stays within the cheapest such schedule."""
+    problem = build(two_hour_groups_one_seat_on_tuesday())
+    schedule_model = build_model(problem)
+    schedule_model.model.add(cp_model.LinearExpr.sum(schedule_model.variables.placed) >= 1)
+    schedule_model.model.minimize(schedule_model.tier_expression(TIER_COSTS))
+    solver = cp_model.CpSolver()
+    assert solver.solve(schedule_model.model) == cp_model.OPTIMAL
+    bound = costs_lower_bound(problem, FAMILIES, 1, 10)
+    assert bound is not None and 180 + 120 < bound <= round(solver.objective_value)
+    assert costs_lower_bound(problem, FAMILIES, 0, 10) == 0
+    assert costs_lower_bound(problem, tuple(f for f in FAMILIES if f is not costs.add), 1, 10) is None
 
 
 def test_a_graph_past_its_limit_leaves_the_patient_to_the_models_rows(monkeypatch):
