@@ -32,9 +32,10 @@ FLOOR_SHARE = 0.1
 #: given only what the moves had left, it failed and the tier was worse off than without moves).
 MOVES_SHARE = 0.2
 MOVES_COMPLETION_SHARE = 0.15
-#: each LP bound (`iop_sched.week_hull`) starts only with at least this many seconds left per eligible
-#: pair: beside two CP-SAT workers the one on patients placed ended within the ~23 s after tier 1 of a
-#: 60-s run on every large program (12,700-15,700 pairs), and never within the ~9.5 s of a 30-s run
+#: the LP bounds (`iop_sched.week_hull`) start only with at least this many seconds left per eligible
+#: pair: alone, each takes ~0.5-0.6 ms a pair on large programs (12,700-15,700 pairs: 6-9 s), and beside
+#: two CP-SAT workers and each other about twice that, within the ~23 s after tier 1 of a 60-s run but
+#: not the ~9.5 s of a 30-s run
 BOUND_SECONDS_PER_PAIR = 0.0012
 
 STATUS = {
@@ -128,8 +129,8 @@ class TierRunner:
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
                  move_patients: bool = False, lp_bounds_until: Optional[float] = None):
         self.schedule_model = schedule_model
-        #: when set, LP bounds (`iop_sched.week_hull`: on patients placed when tier 1 ended unproven, then
-        #: on the costs tier) run one after the other beside the searches of the tiers after tier 1 until
+        #: when set, LP bounds (`iop_sched.week_hull`: on patients placed when tier 1 ended unproven, and
+        #: on the costs tier) run side by side beside the searches of the tiers after tier 1 until
         #: this moment (not beside tier 1's: its share of the cores cost tier 1 patients);
         #: `collect_lp_bounds` then takes each bound that ended in time
         self.lp_bounds_until = lp_bounds_until
@@ -187,34 +188,24 @@ class TierRunner:
         hint_complete_solution(model, self.best)
 
     def _start_lp_bounds(self) -> None:
-        """Start the LP bounds once, after tier 1: on patients placed when tier 1 ended unproven, then on
+        """Start the LP bounds once, after tier 1: on patients placed when tier 1 ended unproven, and on
         the costs tier given the number placed (when that tier is to be solved)."""
         if self.lp_bounds is not None or self.lp_bounds_until is None:
             return
         placed = [outcome for outcome in self.outcomes if outcome.tier == TIER_PLACED]
         if not placed or placed[-1].value is None:
             return
-        until, pairs = self.lp_bounds_until, len(self.schedule_model.variables.attend)
-        if until - time.monotonic() < BOUND_SECONDS_PER_PAIR * pairs:
-            return  # not even one LP would end in time
+        until = self.lp_bounds_until
+        if until - time.monotonic() < BOUND_SECONDS_PER_PAIR * len(self.schedule_model.variables.attend):
+            return  # they would not end in time: their share of the cores would buy nothing
         problem, families, count = self.schedule_model.problem, self.schedule_model.families, placed[-1].value
-
-        def in_time(compute: Callable[[float, RelaxationSolver], Optional[int]]
-                    ) -> Callable[[RelaxationSolver], Optional[int]]:
-            def run(solver: RelaxationSolver) -> Optional[int]:
-                seconds = until - time.monotonic()
-                if seconds < BOUND_SECONDS_PER_PAIR * pairs:
-                    return None  # it would not end in time: its share of the cores would buy nothing
-                return compute(seconds, solver)
-            return run
-
-        computations = []
+        computations: list[tuple[int, Callable[[RelaxationSolver], Optional[int]]]] = []
         if placed[-1].status != "optimal":
-            computations.append((TIER_PLACED, in_time(
-                lambda seconds, solver: placed_upper_bound(problem, families, seconds, solver))))
+            computations.append((TIER_PLACED, lambda solver: placed_upper_bound(
+                problem, families, until - time.monotonic(), solver)))
         if TIER_COSTS in self.parameters:
-            computations.append((TIER_COSTS, in_time(
-                lambda seconds, solver: costs_lower_bound(problem, families, count, seconds, solver))))
+            computations.append((TIER_COSTS, lambda solver: costs_lower_bound(
+                problem, families, count, until - time.monotonic(), solver)))
         if computations:
             self.lp_bounds = BoundsBeside(computations)
 

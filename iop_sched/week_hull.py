@@ -13,11 +13,10 @@ against 141.46 for the plain LP) with ~90 arcs a patient instead of ~600 weeks.
 `placed_upper_bound` solves that LP (HiGHS's interior-point method) with the rows of the
 families that decide who can be placed, and rounds down a bound computed from the LP's
 duals, valid whatever the LP solver's tolerances; tier 1 is proven when the number placed
-meets it (large programs 0 / 1 / 2: bounds 500 / 527 / 530 in 5-8 s, where CP-SAT's own stay
-at 512-580). `costs_lower_bound` minimises the costs tier over the same LP with at least the
-number placed: on large programs that tier is searched by LNS alone, whose bound is 0.
-`BoundsBeside` runs them one after the other in a thread beside the searches after tier 1
-(`TierRunner`).
+meets it (large programs 0 / 1 / 2: bounds 500 / 527 / 530 in 7-9 s, where CP-SAT's own stay
+at 512-580). `costs_lower_bound` minimises the costs tier over the model's LP with at least
+the number placed: on large programs that tier is searched by LNS alone, whose bound is 0.
+`BoundsBeside` runs them in threads beside the searches after tier 1 (`TierRunner`).
 
 The graph keeps every week the model allows (it forgets only the weekly maximum and, with a
 weekly minimum of 0, that a placed patient attends a group), and rules are only ever left out,
@@ -197,22 +196,24 @@ def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Seque
     return arcs_added
 
 
-def _tier_bound_with_weeks(problem: Problem, families: Sequence[ConstraintFamily], tier: int, placed_at_least: int,
-                           seconds: float, solver: Optional[RelaxationSolver]) -> Optional[float]:
-    """At least this is `tier`'s quantity (minimised) in any schedule placing `placed_at_least`, from the LP
-    with whole weeks; None without the weeks' rule or without an answer in time.
+def _tier_lower_bound(problem: Problem, families: Sequence[ConstraintFamily], tier: int, placed_at_least: int,
+                      seconds: float, solver: Optional[RelaxationSolver], whole_weeks: bool) -> Optional[float]:
+    """At least this is `tier`'s quantity (minimised) in any schedule placing `placed_at_least`, from an LP;
+    None without the weeks' rule or without an answer in time.
 
     Built from the families that decide who can be placed (`PLACING_FAMILIES` among `families`) and the
     tier's own (`TIER_FAMILIES`): the others only rank schedules, and leaving rules out only weakens a
-    relaxation, never voids it. The weeks' flows stand for the patient_week family (and topics, when in
-    `families`), so there is no bound for a model without it.
+    relaxation, never voids it. With `whole_weeks` the weeks' flows stand for the patient_week family
+    (and topics, when in `families`); without, the model's own rows of those families do.
     """
     from .model import build_model
 
     if patient_week.add not in families:
         return None
     deadline = time.monotonic() + seconds
-    chosen = [family for family in families if family in PLACING_FAMILIES or family in TIER_FAMILIES[tier]]
+    weeks_rows = () if whole_weeks else (patient_week.add, topics.add)
+    chosen = [family for family in families
+              if family in PLACING_FAMILIES or family in TIER_FAMILIES[tier] or family in weeks_rows]
     schedule_model = build_model(problem, chosen)
     placed = cp_model.LinearExpr.sum(schedule_model.variables.placed)
     if placed_at_least > 0:
@@ -221,10 +222,11 @@ def _tier_bound_with_weeks(problem: Problem, families: Sequence[ConstraintFamily
     relaxation = model_relaxation(schedule_model.model)
     if relaxation is None:
         return None
-    if add_week_flows(relaxation, problem, [var.index for var in schedule_model.variables.placed],
-                      {key: var.index for key, var in schedule_model.variables.attend.items()},
-                      schedule_model.eligibility.blocks_of_patient, with_topics=topics.add in families,
-                      stop=lambda: time.monotonic() > deadline or (solver is not None and solver.cancelled)) is None:
+    if whole_weeks and add_week_flows(
+            relaxation, problem, [var.index for var in schedule_model.variables.placed],
+            {key: var.index for key, var in schedule_model.variables.attend.items()},
+            schedule_model.eligibility.blocks_of_patient, with_topics=topics.add in families,
+            stop=lambda: time.monotonic() > deadline or (solver is not None and solver.cancelled)) is None:
         return None
     remaining = deadline - time.monotonic()
     if remaining <= 0 or (solver is not None and solver.cancelled):
@@ -235,7 +237,7 @@ def _tier_bound_with_weeks(problem: Problem, families: Sequence[ConstraintFamily
 def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], seconds: float,
                        solver: Optional[RelaxationSolver] = None) -> Optional[int]:
     """At most this many patients can be placed (the LP with whole weeks); None without a bound in time."""
-    bound = _tier_bound_with_weeks(problem, families, TIER_PLACED, 0, seconds, solver)
+    bound = _tier_lower_bound(problem, families, TIER_PLACED, 0, seconds, solver, whole_weeks=True)
     return None if bound is None else math.floor(-bound + INTEGRALITY_MARGIN)
 
 
@@ -245,19 +247,22 @@ def costs_lower_bound(problem: Problem, families: Sequence[ConstraintFamily], pl
     `placed_at_least` patients; None without the costs family or a bound in time.
 
     Why: on large programs that tier is searched by LNS alone, which proves nothing (its bound was 0),
-    yet seating that many patients for their weekly hours needs groups open and staffed.
+    yet seating that many patients for their weekly hours needs groups open and staffed. The model's own
+    rows for the weeks, not their flows: whole weeks raise this bound by under 2 % (large programs 0 / 1:
+    48,230 / 50,478 against 47,399 / 49,633) and take twice as long (13.6 s against 7.5 s on program 1).
     """
     if costs.add not in families:
         return None
-    bound = _tier_bound_with_weeks(problem, families, TIER_COSTS, placed_at_least, seconds, solver)
+    bound = _tier_lower_bound(problem, families, TIER_COSTS, placed_at_least, seconds, solver, whole_weeks=False)
     return None if bound is None else math.ceil(bound - INTEGRALITY_MARGIN)
 
 
 class BoundsBeside:
-    """LP bounds computed one after another in a thread beside the search (HiGHS releases the GIL).
+    """LP bounds computed beside the search, each in its own thread (HiGHS releases the GIL).
 
-    Each computation is (tier, compute); `finish` returns the bounds that ended in time, so one that is
-    still running does not hold back those before it.
+    Each computation is (tier, compute). Side by side rather than one after the other: beside CP-SAT's
+    two workers, two LPs get half the cores between them where one gets a third, so both end sooner for
+    the same CPU taken from the search. `finish` returns the bounds that ended in time.
     """
 
     def __init__(self, computations: Sequence[tuple[int, Callable[[RelaxationSolver], Optional[int]]]]):
@@ -265,27 +270,28 @@ class BoundsBeside:
         self._lock = threading.Lock()
         self._bounds: dict[int, int] = {}
         self.errors: dict[int, Exception] = {}  # what stopped a tier's LP, if it failed (no bound for it then)
-        self._thread = threading.Thread(target=self._run, args=(tuple(computations),), daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, args=(tier, compute), daemon=True)
+                         for tier, compute in computations]
+        for thread in self._threads:
+            thread.start()
 
-    def _run(self, computations: Sequence[tuple[int, Callable[[RelaxationSolver], Optional[int]]]]) -> None:
-        for tier, compute in computations:
-            if self._solver.cancelled:
-                return
-            try:
-                bound = compute(self._solver)
-            except Exception as error:  # noqa: BLE001 - a bound is an extra: the schedule must not depend on it
-                self.errors[tier] = error
-                continue
-            if bound is not None and not self._solver.cancelled:
-                with self._lock:
-                    self._bounds[tier] = bound
+    def _run(self, tier: int, compute: Callable[[RelaxationSolver], Optional[int]]) -> None:
+        try:
+            bound = compute(self._solver)
+        except Exception as error:  # noqa: BLE001 - a bound is an extra: the schedule must not depend on it
+            self.errors[tier] = error
+            return
+        if bound is not None and not self._solver.cancelled:
+            with self._lock:
+                self._bounds[tier] = bound
 
     def finish(self, grace_seconds: float = 0.0) -> dict[int, int]:
-        """The bounds ready within `grace_seconds`; an LP still running is then cancelled (HiGHS stops at
-        its next iteration)."""
-        self._thread.join(timeout=max(0.0, grace_seconds))
-        if self._thread.is_alive():
+        """The bounds ready within `grace_seconds`; the LPs still running are then cancelled (HiGHS stops
+        at its next iteration)."""
+        until = time.monotonic() + max(0.0, grace_seconds)
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, until - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
             self._solver.cancel()
         with self._lock:
             return dict(self._bounds)
