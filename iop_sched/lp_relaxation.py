@@ -144,7 +144,7 @@ def safe_lower_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> fl
 #: 7.4 s against COIN-OR CLP's 166 s) and is at least as fast on the number placed (5.2 s against 5.8 s;
 #: network program 0: 51 s against 113 s). Crossover would only polish a basis: the bound is computed
 #: from the duals, whatever their precision (`safe_lower_bound`).
-HIGHS_OPTIONS = {"output_flag": False, "solver": "ipm", "run_crossover": "off", "threads": 1}
+HIGHS_OPTIONS = {"output_flag": False, "solver": "ipm", "run_crossover": "off"}
 
 
 def _new_highs():
