@@ -94,21 +94,28 @@ def _iop_sched(problem, time_limit: float, seed: int, trace: list, *, workers: i
                      extra_parameters=dict(extra_parameters) if extra_parameters else None)
     stats = schedule.stats
     last = 0.0
+    searched: Optional[float] = None  # the search's own last bound on tier 1
+    after_tier1 = False  # a bound came after tier 1 (the LP bound, `iop_sched.week_hull`), at its own time
     for event in events:
         if event["tier"] != 1:
             continue
         value = None if event["value"] is None else float(event["value"]) + 0.0  # -0.0 -> 0.0
         bound = None if event["bound"] is None else float(event["bound"]) + 0.0
         trace.append([float(event["elapsed"]), value, bound])
+        if event.get("event") == "lp_bound":
+            after_tier1 = True
+            continue
         last = max(last, float(event["elapsed"]))
+        searched = bound if bound is not None else searched
     tiers = stats.get("tiers") or []
     # The end of tier 1: everything but the later tiers' own solve times (an upper bound by the hinting time).
     later = sum(float(t["seconds"]) for t in tiers[1:])
     tier1_end = max(last, float(stats["solve_seconds"]) - later)
     if tiers:
         first = tiers[0]
-        trace.append([tier1_end, None if first["value"] is None else float(first["value"]),
-                      None if first["bound"] is None else float(first["bound"])])
+        # tier 1's final bound, unless it came later: then the search's own, so no proof is dated too early
+        bound = searched if after_tier1 else None if first["bound"] is None else float(first["bound"])
+        trace.append([tier1_end, None if first["value"] is None else float(first["value"]), bound])
     return schedule.to_dict(), {"trace_kind": "progress", "tier1_seconds": tier1_end, "has_bound": True}
 
 

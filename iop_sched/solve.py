@@ -226,7 +226,7 @@ def solve_model(
         runner.solve_tier(tier, remaining if tier == tiers[-1] else remaining * TIER_BUDGET_SHARE[tier], progress)
         if runner.stopped:
             break
-    runner.collect_lp_bounds()
+    runner.collect_lp_bounds(progress)
     outcome.tiers.extend(runner.outcomes)
     best = runner.best
 

@@ -209,9 +209,10 @@ class TierRunner:
         if computations:
             self.lp_bounds = BoundsBeside(computations)
 
-    def collect_lp_bounds(self) -> None:
+    def collect_lp_bounds(self, progress: Optional[Progress] = None) -> None:
         """Each tier's bound from its LP, if it ended in time: the better of it and the search's, and the
-        tier proven when its value meets it. An LP still running is cancelled."""
+        tier proven when its value meets it (reported to `progress` as an "lp_bound" event). An LP still
+        running is cancelled."""
         if self.lp_bounds is None:
             return
         for tier, bound in self.lp_bounds.finish().items():
@@ -229,6 +230,9 @@ class TierRunner:
                 outcome.bound = bound
                 if bound == outcome.value:
                     outcome.status = "optimal"
+                if progress is not None:
+                    progress({"tier": tier, "event": "lp_bound", "value": outcome.value, "bound": bound,
+                              "elapsed": time.monotonic() - self.started})
 
     def _move_patients(self, expression: cp_model.LinearExprT, deadline: float, completion_seconds: float) -> None:
         """Start from the schedule with patients moved to cheaper weeks (`iop_sched.week_moves`) until

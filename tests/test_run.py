@@ -135,3 +135,39 @@ def test_config_becomes_a_method():
         run.parse_config("bad:no_such_parameter=1")
     with pytest.raises(ValueError):
         run.parse_config("fcfs:linearization_level=2")
+
+
+class _Solved:
+    def __init__(self, stats: dict):
+        self.stats = stats
+
+    def to_dict(self) -> dict:
+        return {"stats": self.stats}
+
+
+def _iop_sched_trace(monkeypatch, events: list[dict], final_bound: int) -> list:
+    """The runner's tier-1 trace from a stand-in solve that reports `events` and ends with tier 1 at 11 of
+    `final_bound` after 4 s of a 10-s solve."""
+    import iop_sched
+
+    def stand_in(problem, progress=None, **options):
+        for event in events:
+            progress(event)
+        return _Solved({"solve_seconds": 10.0, "tiers": [{"tier": 1, "value": 11, "bound": final_bound, "seconds": 4.0},
+                                                          {"tier": 2, "value": 5, "bound": 5, "seconds": 6.0}]})
+
+    monkeypatch.setattr(iop_sched, "solve", stand_in)
+    trace: list = []
+    run._iop_sched(None, 10.0, 0, trace)
+    return trace
+
+
+def test_a_tier_one_proof_from_the_lp_is_dated_when_the_lp_reported_it(monkeypatch):
+    searched = [{"tier": 1, "event": "solution", "value": 10, "bound": 12, "elapsed": 1.0},
+                {"tier": 1, "event": "solution", "value": 11, "bound": 12, "elapsed": 2.0}]
+    lp = {"tier": 1, "event": "lp_bound", "value": 11, "bound": 11, "elapsed": 9.5}
+    trace = _iop_sched_trace(monkeypatch, searched + [lp], 11)
+    assert [4.0, 11.0, 12.0] in trace  # the end of tier 1 keeps the search's bound
+    assert run.trace_times(trace, 11)["t_proof"] == 9.5
+    # proven by the search itself: at the end of tier 1
+    assert run.trace_times(_iop_sched_trace(monkeypatch, searched, 11), 11)["t_proof"] == 4.0

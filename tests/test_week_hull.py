@@ -184,7 +184,9 @@ def run_tiers(monkeypatch, placed: Optional[int] = None, costs: Optional[int] = 
         runner.solve_tier(TIER_COSTS, 30.0)
     if runner.lp_bounds is not None:
         runner.lp_bounds.finish(10.0)  # the stand-ins end at once; wait for the thread
-    runner.collect_lp_bounds()
+    events: list[dict] = []
+    runner.collect_lp_bounds(events.append)
+    runner.lp_events = [(e["tier"], e["event"], e["value"], e["bound"]) for e in events]
     runner.lp_started_after = started_after
     runner.lp_calls = calls
     return runner
@@ -197,6 +199,7 @@ def test_tier_one_is_proven_when_the_number_placed_meets_the_lp_bound(monkeypatc
     assert runner.lp_started_after == [1]  # started with the wishes tier's search, after tier 1
     tier_one = runner.outcomes[0]
     assert (tier_one.status, tier_one.value, tier_one.bound) == ("optimal", first.value, first.value)
+    assert runner.lp_events == [(TIER_PLACED, "lp_bound", first.value, first.value)]  # a live display sees it
 
 
 def test_an_lp_bound_above_the_schedule_is_reported_and_proves_nothing(monkeypatch):
@@ -328,6 +331,7 @@ def test_a_costs_bound_above_the_schedule_in_hand_is_ignored_and_kept_as_an_erro
     searched = run_tiers(monkeypatch, lp_until=None, with_costs=True).outcomes[2]
     runner = run_tiers(monkeypatch, costs=searched.value + 1, with_costs=True)
     assert (runner.outcomes[2].status, runner.outcomes[2].bound) == ("feasible", searched.bound)
+    assert runner.lp_events == []  # nothing reported from a bound that was ignored
     assert isinstance(runner.lp_bounds.errors[TIER_COSTS], ValueError)
 
 
