@@ -82,7 +82,7 @@ LARGE_PROGRAM_PRESOLVE = {"max_presolve_iterations": 1}
 LOWER_TIERS_LNS_PAIRS = 10_000
 LOWER_TIERS_LNS = {"use_lns_only": True}
 #: Per size: the LP bounds of `iop_sched.week_hull` run on programs with this many eligible pairs, when
-#: the time left after tier 1 is enough for them (`tier_runner.BOUND_SECONDS_PER_PAIR`). Large programs
+#: the time left after tier 1 is enough for them (`tier_runner.lp_seconds_needed`). Large programs
 #: (~13,000-16,000) take 6-10 s for each, and CP-SAT's own bound on tier 1 stays 3-15 % above the
 #: optimum there. Medium ones (~2,100-2,400) take ~1 s, but CP-SAT proves them in 1-9 s anyway (beside
 #: tier 1 the LP made their proofs no faster: six solver seeds each, medians 2.75/4.32/0.81 s without

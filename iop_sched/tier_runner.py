@@ -32,11 +32,17 @@ FLOOR_SHARE = 0.1
 #: given only what the moves had left, it failed and the tier was worse off than without moves).
 MOVES_SHARE = 0.2
 MOVES_COMPLETION_SHARE = 0.15
-#: the LP bounds (`iop_sched.week_hull`) start only with at least this many seconds left per eligible
-#: pair: alone, each takes ~0.5-0.6 ms a pair on large programs (12,700-15,700 pairs: 6-9 s), and beside
-#: two CP-SAT workers and each other about twice that, within the ~23 s after tier 1 of a 60-s run but
-#: not the ~9.5 s of a 30-s run
-BOUND_SECONDS_PER_PAIR = 0.0012
+#: the LP bounds (`iop_sched.week_hull`) start only with at least `lp_seconds_needed(pairs)` left: side by
+#: side beside two CP-SAT workers they ended within the ~23 s after tier 1 of a 60-s run on every large
+#: program (12,700-15,700 pairs). Alone, the one on patients placed takes 6.9-9.5 s there and 56 s on
+#: network program 0 (47,806 pairs), the costs one 6.2-8.3 s and 37 s: time grows as pairs ** ~1.5.
+LP_SECONDS_AT_15000_PAIRS = 18.0
+LP_SECONDS_GROWTH = 1.5
+
+
+def lp_seconds_needed(pairs: int) -> float:
+    """The seconds the LP bounds need beside the search on a program of `pairs` eligible pairs."""
+    return LP_SECONDS_AT_15000_PAIRS * (pairs / 15_000) ** LP_SECONDS_GROWTH
 
 STATUS = {
     cp_model.OPTIMAL: "optimal",
@@ -196,7 +202,7 @@ class TierRunner:
         if not placed or placed[-1].value is None:
             return
         until = self.lp_bounds_until
-        if until - time.monotonic() < BOUND_SECONDS_PER_PAIR * len(self.schedule_model.variables.attend):
+        if until - time.monotonic() < lp_seconds_needed(len(self.schedule_model.variables.attend)):
             return  # they would not end in time: their share of the cores would buy nothing
         problem, families, count = self.schedule_model.problem, self.schedule_model.families, placed[-1].value
         computations: list[tuple[int, Callable[[RelaxationSolver], Optional[int]]]] = []

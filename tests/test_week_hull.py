@@ -311,8 +311,14 @@ def test_an_lp_bound_below_the_schedule_in_hand_is_ignored_and_kept_as_an_error(
     assert isinstance(runner.lp_bounds.errors[TIER_PLACED], ValueError)
 
 
+def test_the_time_the_lps_need_grows_faster_than_the_pairs():
+    assert tier_runner.lp_seconds_needed(15_000) == tier_runner.LP_SECONDS_AT_15000_PAIRS
+    assert 80 < tier_runner.lp_seconds_needed(47_806) < 120  # network program 0: 56 s + 37 s alone
+    assert tier_runner.lp_seconds_needed(2_358) < 2  # medium program 0: ~0.7 s each alone
+
+
 def test_no_lp_when_too_little_time_is_left_for_it(monkeypatch):
-    runner = run_tiers(monkeypatch, placed=1, lp_until=-28.0, with_costs=True)  # ~1 s left: below 1.2 ms a pair
+    runner = run_tiers(monkeypatch, placed=1, lp_until=-29.7, with_costs=True)  # 0.3 s left at most: too little
     assert runner.lp_started_after == [] and runner.outcomes[0].status == "feasible"
 
 
