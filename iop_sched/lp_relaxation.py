@@ -210,7 +210,8 @@ class RelaxationSolver:
         return self._cancelled.is_set()
 
     def solve(self, relaxation: LinearRelaxation, seconds: float) -> Optional[float]:
-        """The safe bound from the LP's duals within `seconds`; None without one (or when cancelled)."""
+        """The safe bound from the LP's duals within `seconds` (from whatever duals HiGHS has when its time
+        runs out: valid, if weak); None when cancelled or without duals."""
         import highspy
 
         if self.cancelled or seconds <= 0:

@@ -209,7 +209,8 @@ class TierRunner:
         if placed[-1].status != "optimal":
             computations.append((TIER_PLACED, lambda solver: placed_upper_bound(
                 problem, families, until - time.monotonic(), solver)))
-        if TIER_COSTS in self.parameters:
+        if TIER_COSTS in self.parameters and not any(outcome.tier == TIER_COSTS for outcome in self.outcomes):
+            # (a costs tier solved before tier 1, in a caller's order, was not held to the number placed)
             computations.append((TIER_COSTS, lambda solver: costs_lower_bound(
                 problem, families, count, until - time.monotonic(), solver)))
         if computations:
@@ -222,10 +223,12 @@ class TierRunner:
         if self.lp_bounds is None:
             return
         for tier, bound in self.lp_bounds.finish().items():
-            outcomes = [outcome for outcome in self.outcomes if outcome.tier == tier]
-            if not outcomes or outcomes[-1].value is None:
+            latest = self._last_index(tier)
+            if latest < 0 or self.outcomes[latest].value is None:
                 continue
-            outcome = outcomes[-1]
+            if tier != TIER_PLACED and latest < self._last_index(TIER_PLACED):
+                continue  # solved before tier 1 fixed the number placed the LP assumed
+            outcome = self.outcomes[latest]
             maximised = tier in MAXIMISED_TIERS
             if bound < outcome.value if maximised else bound > outcome.value:
                 # beyond a schedule in hand: the LP is wrong, and proves nothing
@@ -239,6 +242,10 @@ class TierRunner:
                 if progress is not None:
                     progress({"tier": tier, "event": "lp_bound", "value": outcome.value, "bound": bound,
                               "elapsed": time.monotonic() - self.started})
+
+    def _last_index(self, tier: int) -> int:
+        """Where `tier`'s latest outcome is among the outcomes; -1 when it has none."""
+        return max((i for i, outcome in enumerate(self.outcomes) if outcome.tier == tier), default=-1)
 
     def _move_patients(self, expression: cp_model.LinearExprT, deadline: float, completion_seconds: float) -> None:
         """Start from the schedule with patients moved to cheaper weeks (`iop_sched.week_moves`) until

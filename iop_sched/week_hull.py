@@ -26,9 +26,11 @@ so the LP is a relaxation of the model and its bound never cuts a schedule off
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 import time
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
@@ -257,6 +259,26 @@ def costs_lower_bound(problem: Problem, families: Sequence[ConstraintFamily], pl
     return None if bound is None else math.ceil(bound - INTEGRALITY_MARGIN)
 
 
+#: LP threads still running, cancelled and awaited when the interpreter exits (`_end_lps_at_exit`)
+_RUNNING: "weakref.WeakSet[BoundsBeside]" = weakref.WeakSet()
+#: the longest the interpreter's exit waits for cancelled LPs (HiGHS stops within ~0.1 s of a
+#: cancellation, the Python that builds an LP within ~1-2 s)
+EXIT_WAIT_SECONDS = 30.0
+
+
+def _end_lps_at_exit() -> None:
+    """Cancel and await the LP threads still running: a daemon thread that the exit kills inside HiGHS
+    aborts the whole process (C++ `std::terminate`, exit status 134) after the schedule was written."""
+    until = time.monotonic() + EXIT_WAIT_SECONDS
+    for beside in list(_RUNNING):
+        beside.cancel()
+    for beside in list(_RUNNING):
+        beside.wait(max(0.0, until - time.monotonic()))
+
+
+atexit.register(_end_lps_at_exit)
+
+
 class BoundsBeside:
     """LP bounds computed beside the search, each in its own thread (HiGHS releases the GIL).
 
@@ -272,6 +294,7 @@ class BoundsBeside:
         self.errors: dict[int, Exception] = {}  # what stopped a tier's LP, if it failed (no bound for it then)
         self._threads = [threading.Thread(target=self._run, args=(tier, compute), daemon=True)
                          for tier, compute in computations]
+        _RUNNING.add(self)
         for thread in self._threads:
             thread.start()
 
@@ -285,13 +308,20 @@ class BoundsBeside:
             with self._lock:
                 self._bounds[tier] = bound
 
-    def finish(self, grace_seconds: float = 0.0) -> dict[int, int]:
-        """The bounds ready within `grace_seconds`; the LPs still running are then cancelled (HiGHS stops
-        at its next iteration)."""
-        until = time.monotonic() + max(0.0, grace_seconds)
+    def cancel(self) -> None:
+        self._solver.cancel()
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds` for every LP thread to end; whether they all did."""
+        until = time.monotonic() + max(0.0, seconds)
         for thread in self._threads:
             thread.join(timeout=max(0.0, until - time.monotonic()))
-        if any(thread.is_alive() for thread in self._threads):
-            self._solver.cancel()
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def finish(self, grace_seconds: float = 0.0) -> dict[int, int]:
+        """The bounds ready within `grace_seconds`; the LPs still running are then cancelled (HiGHS stops
+        at its next iteration; the interpreter's exit waits for them)."""
+        if not self.wait(grace_seconds):
+            self.cancel()
         with self._lock:
             return dict(self._bounds)

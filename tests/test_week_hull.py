@@ -398,3 +398,59 @@ def test_a_cancelled_lp_stops_building_and_gives_no_bound():
     solver = RelaxationSolver()
     solver.cancel()
     assert placed_upper_bound(problem, FAMILIES, 10, solver) is None
+
+
+EXIT_WHILE_INSIDE_HIGHS = """
+import sys, threading, os
+sys.path[:0] = [{repo!r}]
+from benchmarks.generate import generate
+from iop_sched import problem_from_data
+from iop_sched import lp_relaxation
+from iop_sched.model import FAMILIES
+from iop_sched.week_hull import BoundsBeside, placed_upper_bound
+
+inside = threading.Event()
+new_highs = lp_relaxation._new_highs
+def marked():
+    inside.set()  # the LP is handed to HiGHS right after this
+    return new_highs()
+lp_relaxation._new_highs = marked
+problem = problem_from_data(generate("large", 0))
+BoundsBeside([(1, lambda solver: placed_upper_bound(problem, FAMILIES, 120, solver))])
+assert inside.wait(60)
+threading.Event().wait(0.5)  # inside HiGHS's interior-point iterations (~5 s on this program)
+print("exiting", flush=True)
+"""
+
+
+def test_the_interpreter_exits_cleanly_while_an_lp_runs_inside_highs():
+    """A daemon thread killed inside HiGHS aborted the whole process (status 134) after the schedule was
+    written; the exit now cancels the LP and waits for it."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", EXIT_WHILE_INSIDE_HIGHS.format(repo=str(REPO))],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("exiting") and "terminate" not in done.stderr
+
+
+def test_a_costs_tier_solved_before_tier_one_gets_no_lp_bound(monkeypatch):
+    """In a caller's order with the costs tier first, that tier was not held to the number placed."""
+    problem = problem_from_data(generate("medium", 0))
+    schedule_model = build_model(problem)
+    hint_first_come_first_served(problem, schedule_model, FAMILIES)
+    calls: list[str] = []
+    monkeypatch.setattr(tier_runner, "placed_upper_bound", lambda *args: calls.append("placed"))
+    monkeypatch.setattr(tier_runner, "costs_lower_bound", lambda *args: calls.append("costs"))
+    first = {"num_workers": 1, "use_lns_only": True, "random_seed": 0, "stop_after_first_solution": True}
+    runner = TierRunner(schedule_model, {TIER_COSTS: first, TIER_PLACED: first, TIER_WISHES: first}, time.monotonic(),
+                        lp_bounds_until=time.monotonic() + 60)
+    for tier in (TIER_COSTS, TIER_PLACED, TIER_WISHES):
+        runner.solve_tier(tier, 30.0)
+    runner.lp_bounds.finish(10.0)
+    assert calls == ["placed"]
+    before = (runner.outcomes[0].status, runner.outcomes[0].bound)
+    runner.lp_bounds = BoundsBeside([(TIER_COSTS, lambda solver: runner.outcomes[0].value)])  # as if it had run
+    runner.lp_bounds.finish(10.0)
+    runner.collect_lp_bounds()
+    assert (runner.outcomes[0].status, runner.outcomes[0].bound) == before
