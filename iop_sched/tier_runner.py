@@ -38,11 +38,16 @@ MOVES_COMPLETION_SHARE = 0.15
 #: network program 0 (47,806 pairs), the costs one 6.2-8.3 s and 37 s: time grows as pairs ** ~1.5.
 LP_SECONDS_AT_15000_PAIRS = 18.0
 LP_SECONDS_GROWTH = 1.5
+#: above this many pairs the LPs run one after the other, patients placed first, the costs one only if
+#: half of `lp_seconds_needed` is still left: side by side on network program 0 (300-s run, 118 s left
+#: after tier 1) the costs bound ended but the one on patients placed did not
+SIDE_BY_SIDE_PAIRS = 30_000
 
 
 def lp_seconds_needed(pairs: int) -> float:
     """The seconds the LP bounds need beside the search on a program of `pairs` eligible pairs."""
     return LP_SECONDS_AT_15000_PAIRS * (pairs / 15_000) ** LP_SECONDS_GROWTH
+
 
 STATUS = {
     cp_model.OPTIMAL: "optimal",
@@ -201,20 +206,27 @@ class TierRunner:
         placed = [outcome for outcome in self.outcomes if outcome.tier == TIER_PLACED]
         if not placed or placed[-1].value is None:
             return
-        until = self.lp_bounds_until
-        if until - time.monotonic() < lp_seconds_needed(len(self.schedule_model.variables.attend)):
+        until, pairs = self.lp_bounds_until, len(self.schedule_model.variables.attend)
+        if until - time.monotonic() < lp_seconds_needed(pairs):
             return  # they would not end in time: their share of the cores would buy nothing
         problem, families, count = self.schedule_model.problem, self.schedule_model.families, placed[-1].value
+        side_by_side = pairs <= SIDE_BY_SIDE_PAIRS
+
+        def costs_bound(solver: RelaxationSolver) -> Optional[int]:
+            seconds = until - time.monotonic()
+            if not side_by_side and seconds < lp_seconds_needed(pairs) / 2:
+                return None  # after the bound on patients placed, too little time is left for it
+            return costs_lower_bound(problem, families, count, seconds, solver)
+
         computations: list[tuple[int, Callable[[RelaxationSolver], Optional[int]]]] = []
         if placed[-1].status != "optimal":
             computations.append((TIER_PLACED, lambda solver: placed_upper_bound(
                 problem, families, until - time.monotonic(), solver)))
         if TIER_COSTS in self.parameters and not any(outcome.tier == TIER_COSTS for outcome in self.outcomes):
             # (a costs tier solved before tier 1, in a caller's order, was not held to the number placed)
-            computations.append((TIER_COSTS, lambda solver: costs_lower_bound(
-                problem, families, count, until - time.monotonic(), solver)))
+            computations.append((TIER_COSTS, costs_bound))
         if computations:
-            self.lp_bounds = BoundsBeside(computations)
+            self.lp_bounds = BoundsBeside(computations, side_by_side)
 
     def collect_lp_bounds(self, progress: Optional[Progress] = None) -> None:
         """Each tier's bound from its LP, if it ended in time: the better of it and the search's, and the

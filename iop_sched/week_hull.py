@@ -282,31 +282,36 @@ atexit.register(_end_lps_at_exit)
 class BoundsBeside:
     """LP bounds computed beside the search, each in its own thread (HiGHS releases the GIL).
 
-    Each computation is (tier, compute). Side by side rather than one after the other: beside CP-SAT's
-    two workers, two LPs get half the cores between them where one gets a third, so both end sooner for
-    the same CPU taken from the search. `finish` returns the bounds that ended in time.
+    Each computation is (tier, compute). `side_by_side`, each in its own thread: beside CP-SAT's two
+    workers, two LPs get half the cores between them where one gets a third, so both end sooner for the
+    same CPU taken from the search. Otherwise one thread runs them in order (the first matters most).
+    `finish` returns the bounds that ended in time.
     """
 
-    def __init__(self, computations: Sequence[tuple[int, Callable[[RelaxationSolver], Optional[int]]]]):
+    def __init__(self, computations: Sequence[tuple[int, Callable[[RelaxationSolver], Optional[int]]]],
+                 side_by_side: bool = True):
         self._solver = RelaxationSolver()
         self._lock = threading.Lock()
         self._bounds: dict[int, int] = {}
         self.errors: dict[int, Exception] = {}  # what stopped a tier's LP, if it failed (no bound for it then)
-        self._threads = [threading.Thread(target=self._run, args=(tier, compute), daemon=True)
-                         for tier, compute in computations]
+        groups = [[computation] for computation in computations] if side_by_side else [list(computations)]
+        self._threads = [threading.Thread(target=self._run_all, args=(group,), daemon=True) for group in groups]
         _RUNNING.add(self)
         for thread in self._threads:
             thread.start()
 
-    def _run(self, tier: int, compute: Callable[[RelaxationSolver], Optional[int]]) -> None:
-        try:
-            bound = compute(self._solver)
-        except Exception as error:  # noqa: BLE001 - a bound is an extra: the schedule must not depend on it
-            self.errors[tier] = error
-            return
-        if bound is not None and not self._solver.cancelled:
-            with self._lock:
-                self._bounds[tier] = bound
+    def _run_all(self, computations: Sequence[tuple[int, Callable[[RelaxationSolver], Optional[int]]]]) -> None:
+        for tier, compute in computations:
+            if self._solver.cancelled:
+                return
+            try:
+                bound = compute(self._solver)
+            except Exception as error:  # noqa: BLE001 - a bound is an extra: the schedule must not depend on it
+                self.errors[tier] = error
+                continue
+            if bound is not None and not self._solver.cancelled:
+                with self._lock:
+                    self._bounds[tier] = bound
 
     def cancel(self) -> None:
         self._solver.cancel()

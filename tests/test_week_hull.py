@@ -156,9 +156,9 @@ def run_tiers(monkeypatch, placed: Optional[int] = None, costs: Optional[int] = 
     calls: list[tuple] = []
 
     class Recording(BoundsBeside):
-        def __init__(self, computations):
+        def __init__(self, computations, *more):
             started_after.append(len(runner.outcomes))
-            super().__init__(computations)
+            super().__init__(computations, *more)
 
     def placed_stand_in(problem, families, seconds, solver):
         calls.append(("placed",))
@@ -454,3 +454,29 @@ def test_a_costs_tier_solved_before_tier_one_gets_no_lp_bound(monkeypatch):
     runner.lp_bounds.finish(10.0)
     runner.collect_lp_bounds()
     assert (runner.outcomes[0].status, runner.outcomes[0].bound) == before
+
+
+def test_one_after_the_other_the_first_ends_before_the_second_starts():
+    first_done = threading.Event()
+    seen: list[bool] = []
+
+    def first(solver):
+        time.sleep(0.1)
+        first_done.set()
+        return 5
+
+    def second(solver):
+        seen.append(first_done.is_set())
+        return 9
+
+    beside = BoundsBeside([(TIER_PLACED, first), (TIER_COSTS, second)], side_by_side=False)
+    assert beside.finish(10.0) == {TIER_PLACED: 5, TIER_COSTS: 9} and seen == [True]
+
+
+def test_on_programs_past_the_side_by_side_size_the_placed_lp_runs_first(monkeypatch):
+    monkeypatch.setattr(tier_runner, "SIDE_BY_SIDE_PAIRS", 0)
+    searched = run_tiers(monkeypatch, lp_until=None, with_costs=True).outcomes
+    runner = run_tiers(monkeypatch, placed=searched[0].value, costs=searched[2].value - 10, with_costs=True)
+    assert runner.lp_calls == [("placed",), ("costs", runner.outcomes[0].value)]  # in this order
+    assert runner.outcomes[0].status == "optimal" and runner.outcomes[2].bound == max(searched[2].bound,
+                                                                                       searched[2].value - 10)
