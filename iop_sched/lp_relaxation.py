@@ -149,11 +149,11 @@ HIGHS_OPTIONS = {"output_flag": False, "solver": "ipm", "run_crossover": "off"}
 
 def _new_highs():
     """A HiGHS instance that prints nothing: the public `highspy.Highs` writes a banner to stdout as it
-    is built, before any option can silence it, which would corrupt a schedule written to stdout."""
-    import highspy
+    is built, before any option can silence it, which would corrupt a schedule written to stdout. Its
+    base class, `highspy._core._Highs` (there from highspy 1.7.2, the oldest this project allows), does not."""
+    from highspy import _core
 
-    raw = getattr(getattr(highspy, "_core", None), "_Highs", None)
-    highs = raw() if raw is not None else highspy.Highs()
+    highs = _core._Highs()
     for option, value in HIGHS_OPTIONS.items():
         highs.setOptionValue(option, value)
     return highs
@@ -219,15 +219,13 @@ class RelaxationSolver:
         highs = _new_highs()
         highs.setOptionValue("time_limit", float(seconds))
         highs.passModel(_highs_model(relaxation))
-        callbacks = getattr(getattr(highspy, "cb", None), "HighsCallbackType", None)
-        if callbacks is not None:
-            def on_iteration(kind, message, data_out, data_in, user_data) -> None:  # noqa: ANN001 - HiGHS's
-                if data_in is not None and self._cancelled.is_set():
-                    data_in.user_interrupt = True
+        def on_iteration(kind, message, data_out, data_in, user_data) -> None:  # noqa: ANN001 - HiGHS's
+            if data_in is not None and self._cancelled.is_set():
+                data_in.user_interrupt = True
 
-            highs.setCallback(on_iteration, None)
-            highs.startCallback(callbacks.kCallbackIpmInterrupt)
-            highs.startCallback(callbacks.kCallbackSimplexInterrupt)
+        highs.setCallback(on_iteration, None)
+        highs.startCallback(highspy.cb.HighsCallbackType.kCallbackIpmInterrupt)
+        highs.startCallback(highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt)
         highs.run()
         if self.cancelled:
             return None

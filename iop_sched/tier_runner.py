@@ -203,13 +203,14 @@ class TierRunner:
         the costs tier given the number placed (when that tier is to be solved)."""
         if self.lp_bounds is not None or self.lp_bounds_until is None:
             return
-        placed = [outcome for outcome in self.outcomes if outcome.tier == TIER_PLACED]
-        if not placed or placed[-1].value is None:
+        latest = self._last_index(TIER_PLACED)
+        if latest < 0 or self.outcomes[latest].value is None:
             return
+        placed = self.outcomes[latest]
         until, pairs = self.lp_bounds_until, len(self.schedule_model.variables.attend)
         if until - time.monotonic() < lp_seconds_needed(pairs):
             return  # they would not end in time: their share of the cores would buy nothing
-        problem, families, count = self.schedule_model.problem, self.schedule_model.families, placed[-1].value
+        problem, families, count = self.schedule_model.problem, self.schedule_model.families, placed.value
         side_by_side = pairs <= SIDE_BY_SIDE_PAIRS
 
         def costs_bound(solver: RelaxationSolver) -> Optional[int]:
@@ -219,10 +220,10 @@ class TierRunner:
             return costs_lower_bound(problem, families, count, seconds, solver)
 
         computations: list[tuple[int, Callable[[RelaxationSolver], Optional[int]]]] = []
-        if placed[-1].status != "optimal":
+        if placed.status != "optimal":
             computations.append((TIER_PLACED, lambda solver: placed_upper_bound(
                 problem, families, until - time.monotonic(), solver)))
-        if TIER_COSTS in self.parameters and not any(outcome.tier == TIER_COSTS for outcome in self.outcomes):
+        if TIER_COSTS in self.parameters and self._last_index(TIER_COSTS) < 0:
             # (a costs tier solved before tier 1, in a caller's order, was not held to the number placed)
             computations.append((TIER_COSTS, costs_bound))
         if computations:
