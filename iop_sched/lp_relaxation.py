@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -137,6 +137,103 @@ def safe_lower_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> fl
             magnitude += abs(r * edge)
         best = max(best, total - 1e-9 * magnitude - 1e-9)
     return best
+
+
+Orbit = Sequence[Sequence[int]]  # interchangeable copies of the same columns: orbit[i][s] is copy i's column in slot s
+
+
+def _orbit_is_symmetric(relaxation: LinearRelaxation, orbit: Orbit, entries_by_row: dict[int, dict[tuple[int, int], float]]) -> bool:
+    """Whether permuting the orbit's copies maps the LP onto itself (bounds, costs, rows), so its optimum is
+    reached by a solution giving every copy the same values: the rows touching every copy give each slot one
+    coefficient, and the rows touching one copy are, slot for slot, the same rows for every copy."""
+    copies, slots = len(orbit), len(orbit[0])
+    for s in range(slots):
+        columns = [orbit[i][s] for i in range(copies)]
+        if len({relaxation.column_lower[c] for c in columns}) > 1 or len({relaxation.column_upper[c] for c in columns}) > 1:
+            return False
+        if len({relaxation.cost.get(c, 0.0) for c in columns}) > 1:
+            return False
+    slot_of = {column: (i, s) for i, copy in enumerate(orbit) for s, column in enumerate(copy)}
+    own_rows: list[Counter] = [Counter() for _ in range(copies)]
+    for row_index, entries in entries_by_row.items():
+        touched = {i for i, _ in entries}
+        if len(touched) == copies:
+            by_slot: dict[int, list[float]] = defaultdict(list)
+            for (_, s), value in entries.items():
+                by_slot[s].append(value)
+            if any(len(values) != copies or len(set(values)) > 1 for values in by_slot.values()):
+                return False
+        elif len(touched) == 1:
+            (copy,) = touched
+            columns, values, low, high = relaxation.rows[row_index]
+            form: dict[tuple, float] = defaultdict(float)
+            for column, value in zip(columns, values):
+                key = ("slot", slot_of[column][1]) if column in slot_of else ("column", column)
+                form[key] += value
+            own_rows[copy][(tuple(sorted(form.items())), low, high)] += 1
+        else:
+            return False
+    return all(rows == own_rows[0] for rows in own_rows[1:])
+
+
+def merge_interchangeable(relaxation: LinearRelaxation, orbits: Sequence[Orbit]) -> tuple[LinearRelaxation, list[int]]:
+    """The LP restricted to solutions that give the copies of each orbit the same values, with one column per
+    slot (the first copy's, standing for the copies' sum) and repeated rows once; and which orbits were merged.
+
+    Why: identical patients (the same groups, hours and topics) make the LP of `iop_sched.week_hull` several
+    times larger than it needs to be. An LP that permuting the copies maps onto itself has an optimum with every
+    copy alike (the average of an optimum's permutations), so the restricted LP has the same optimum, and any
+    bound on it bounds the whole LP. Orbits the LP is not symmetric in (checked here, not assumed) stay as they are.
+    """
+    entries: list[dict[int, dict[tuple[int, int], float]]] = [defaultdict(dict) for _ in orbits]
+    owner: dict[int, tuple[int, int, int]] = {}
+    clash: set[int] = set()
+    for o, orbit in enumerate(orbits):
+        if len(orbit) < 2 or len({len(copy) for copy in orbit}) > 1:
+            clash.add(o)
+        for i, copy in enumerate(orbit):
+            for s, column in enumerate(copy):
+                if column in owner:
+                    clash.update((o, owner[column][0]))
+                owner[column] = (o, i, s)
+    for row_index, (columns, values, _, _) in enumerate(relaxation.rows):
+        for column, value in zip(columns, values):
+            if column in owner:
+                o, i, s = owner[column]
+                slot = entries[o][row_index]
+                slot[i, s] = slot.get((i, s), 0.0) + value
+    merged = [o for o, orbit in enumerate(orbits)
+              if o not in clash and _orbit_is_symmetric(relaxation, orbit, entries[o])]
+    # column -> (the column standing for it, the copies it is shared by)
+    stands_for: dict[int, tuple[int, int]] = {}
+    for o in merged:
+        orbit = orbits[o]
+        for copy in orbit:
+            for s, column in enumerate(copy):
+                stands_for[column] = (orbit[0][s], len(orbit))
+    lower, upper = list(relaxation.column_lower), list(relaxation.column_upper)
+    cost: dict[int, float] = defaultdict(float)
+    for column, value in relaxation.cost.items():
+        target, copies = stands_for.get(column, (column, 1))
+        cost[target] += value / copies
+    for column, (target, copies) in stands_for.items():
+        if column == target:
+            lower[column], upper[column] = copies * lower[column], copies * upper[column]
+        else:
+            lower[column] = upper[column] = 0.0  # in no row, at no cost: the first copy's column stands for it
+    rows: list[tuple[list[int], list[float], float, float]] = []
+    seen: set[tuple] = set()
+    for columns, values, low, high in relaxation.rows:
+        total: dict[int, float] = defaultdict(float)  # summed before dividing: exact for integer coefficients
+        for column, value in zip(columns, values):
+            total[stands_for.get(column, (column, 1))[0]] += value
+        row = {column: value / stands_for.get(column, (column, 1))[1] for column, value in total.items() if value}
+        key = (tuple(sorted(row.items())), low, high)
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append((list(row), list(row.values()), low, high))
+    return LinearRelaxation(lower, upper, dict(cost), rows), merged
 
 
 #: HiGHS's interior-point method without crossover. On these LPs it beats the simplex solvers inside

@@ -25,8 +25,9 @@ from iop_sched.model import FAMILIES, TIER_COSTS, TIER_PLACED, TIER_WISHES, buil
 from iop_sched.tier_runner import (TierRunner, hint_empty_schedule,
                                    hint_first_come_first_served)
 from iop_sched.week_alone import week_alone_model
-from iop_sched.lp_relaxation import LinearRelaxation, RelaxationSolver, model_relaxation, safe_lower_bound
-from iop_sched.week_hull import BoundsBeside, costs_lower_bound, placed_upper_bound, week_graph
+from iop_sched.lp_relaxation import (LinearRelaxation, RelaxationSolver, merge_interchangeable, model_relaxation,
+                                    safe_lower_bound)
+from iop_sched.week_hull import BoundsBeside, costs_lower_bound, identical_weeks, placed_upper_bound, week_graph
 
 from programs import block, build, patient, program_dict
 from test_properties import programs
@@ -87,14 +88,87 @@ def test_a_patients_paths_are_exactly_their_valid_weeks_under_the_weekly_maximum
 @given(programs())
 def test_the_bound_is_never_below_the_number_placed_proven_optimal(data):
     problem = problem_from_data(data)
+    bound = placed_upper_bound(problem, FAMILIES, 20)
+    assert bound is not None and bound >= most_placed(problem)
+
+
+def most_placed(problem) -> int:
+    """The number placed, proven optimal by CP-SAT on the whole model."""
     schedule_model = build_model(problem)
     schedule_model.model.maximize(cp_model.LinearExpr.sum(schedule_model.variables.placed))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 2
     solver.parameters.max_time_in_seconds = 20
     assert solver.solve(schedule_model.model) == cp_model.OPTIMAL
-    bound = placed_upper_bound(problem, FAMILIES, 20)
-    assert bound is not None and bound >= round(solver.objective_value)
+    return round(solver.objective_value)
+
+
+def with_twins(data: dict, copies: int) -> dict:
+    """The program with each patient repeated `copies` times (new ids): classes of identical patients."""
+    data = dict(data)
+    data["patients"] = [dict(patient_data, id=f"{patient_data['id']}-{k}")
+                        for patient_data in data["patients"] for k in range(copies)]
+    return data
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_identical_patients_merged_give_the_lp_the_same_value_and_a_bound_that_holds(data):
+    import iop_sched.week_hull as week_hull
+
+    problem = problem_from_data(with_twins(data, 3))
+    merged = week_hull._tier_lower_bound(problem, FAMILIES, TIER_PLACED, 0, 20, None, whole_weeks=True)
+    original = week_hull._merge_identical_weeks
+    try:
+        week_hull._merge_identical_weeks = lambda problem, schedule_model, relaxation, with_topics: (relaxation, None)
+        whole = week_hull._tier_lower_bound(problem, FAMILIES, TIER_PLACED, 0, 20, None, whole_weeks=True)
+    finally:
+        week_hull._merge_identical_weeks = original
+    assert merged is not None and whole is not None
+    assert math.isclose(merged, whole, abs_tol=1e-4)
+    assert placed_upper_bound(problem, FAMILIES, 20) >= most_placed(problem)
+
+
+def test_identical_weeks_are_the_same_groups_hours_and_topics():
+    data = program_dict(blocks=[block("a", "mon", "09:00", "12:00"), block("b", "tue", "09:00", "12:00", topic="family")],
+                        patients=[patient("p1"), patient("p2", prefer=[{"days": ["mon"], "start": "08:00", "end": "12:00"}]),
+                                  patient("p3", required_topics={"family": 1}), patient("p4"),
+                                  patient("p5", busy=[{"days": ["tue"], "start": "08:00", "end": "13:00"}])],
+                        rules={"min_weekly_hours": 3})
+    problem = build(data)
+    eligibility = compute_eligibility(problem)
+    assert identical_weeks(problem, eligibility.blocks_of_patient, with_topics=True) == [[0, 1, 3]]
+    assert identical_weeks(problem, eligibility.blocks_of_patient, with_topics=False) == [[0, 1, 2, 3]]
+
+
+def two_copies_lp(*rows: tuple[list[int], list[float], float, float]) -> LinearRelaxation:
+    """max x0 + x1 (two copies of one slot, each in [0, 1]) under `rows`."""
+    return LinearRelaxation([0.0, 0.0], [1.0, 1.0], {0: -1.0, 1: -1.0}, list(rows))
+
+
+def test_copies_the_lp_treats_alike_are_merged_into_one_column_for_their_sum():
+    relaxation = two_copies_lp(([0, 1], [1.0, 1.0], -math.inf, 1.5), ([0], [1.0], -math.inf, 0.9),
+                               ([1], [1.0], -math.inf, 0.9))
+    merged, which = merge_interchangeable(relaxation, [[[0], [1]]])
+    assert which == [0]
+    assert merged.column_upper == [2.0, 0.0] and merged.cost == {0: -1.0}
+    assert sorted(merged.rows) == sorted([([0], [1.0], -math.inf, 1.5), ([0], [0.5], -math.inf, 0.9)])
+    assert math.isclose(RelaxationSolver().solve(merged, 10), RelaxationSolver().solve(relaxation, 10), abs_tol=1e-6)
+
+
+def test_copies_the_lp_tells_apart_are_not_merged():
+    """Each LP below has its optimum at -1 with the copies unlike: merged, it would claim 0 or -0.5."""
+    one_copy_capped = two_copies_lp(([0], [1.0], -math.inf, 0.0))
+    unlike_bounds = LinearRelaxation([0.0, 0.0], [0.0, 1.0], {0: -1.0, 1: -1.0}, [])
+    unlike_costs = LinearRelaxation([0.0, 0.0], [1.0, 1.0], {0: 0.0, 1: -1.0}, [])
+    unlike_in_a_sum = two_copies_lp(([0, 1], [1.0, 0.0], -math.inf, 0.0))
+    for relaxation in (one_copy_capped, unlike_bounds, unlike_costs, unlike_in_a_sum):
+        merged, which = merge_interchangeable(relaxation, [[[0], [1]]])
+        assert which == []
+        assert math.isclose(RelaxationSolver().solve(merged, 10), -1.0, abs_tol=1e-6)
+    three = LinearRelaxation([0.0] * 3, [1.0] * 3, {0: -1.0, 1: -1.0, 2: -1.0}, [([0, 1], [1.0, 1.0], -math.inf, 0.0)])
+    assert merge_interchangeable(three, [[[0], [1], [2]]])[1] == []  # a row on two of three copies
+    assert merge_interchangeable(three, [[[0], [1]], [[1], [2]]])[1] == []  # a column in two orbits
 
 
 def two_hour_groups_one_seat_on_tuesday() -> dict:
