@@ -9,6 +9,7 @@ anything with a placement. `iop_sched.solve` runs one of these on the whole prog
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -19,7 +20,6 @@ from .constraints import continuity, symmetry, wishes
 from .floors import wishes_floor
 from .model import MAXIMISED_TIERS, TIER_COSTS, TIER_NAMES, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
 from .schema import Problem
-from .lp_relaxation import RelaxationSolver
 from .week_hull import BoundsBeside, costs_lower_bound, placed_upper_bound
 
 Progress = Callable[[dict], None]
@@ -32,21 +32,21 @@ FLOOR_SHARE = 0.1
 #: given only what the moves had left, it failed and the tier was worse off than without moves).
 MOVES_SHARE = 0.2
 MOVES_COMPLETION_SHARE = 0.15
-#: the LP bounds (`iop_sched.week_hull`) start only with at least `lp_seconds_needed(pairs)` left: side by
-#: side beside two CP-SAT workers they ended within the ~23 s after tier 1 of a 60-s run on every large
-#: program (12,700-15,700 pairs). Alone, the one on patients placed takes 6.9-9.5 s there and 56 s on
-#: network program 0 (47,806 pairs), the costs one 6.2-8.3 s and 37 s: time grows as pairs ** ~1.5.
-LP_SECONDS_AT_15000_PAIRS = 18.0
-LP_SECONDS_GROWTH = 1.5
-#: above this many pairs the LPs run one after the other, patients placed first, the costs one only if
-#: half of `lp_seconds_needed` is still left: side by side on network program 0 (300-s run, 118 s left
-#: after tier 1) the costs bound ended but the one on patients placed did not
+#: The LP bounds (`iop_sched.week_hull`) start only with at least `lp_seconds_needed(pairs)` left. The one on
+#: patients placed starts with tier 1's search, which stops once its count meets the bound; alone it takes
+#: 4.2-5.7 s on large programs (12,700-15,700 pairs) and 27 s on network program 0 (47,806 pairs). The one on
+#: the costs tier starts after tier 1 (it needs the number placed): 4.1-5.0 s and 21 s alone. Beside two
+#: CP-SAT workers each takes about twice as long; time grows as pairs ** ~1.3.
+LP_SECONDS_AT_15000_PAIRS = {TIER_PLACED: 10.0, TIER_COSTS: 9.0}
+LP_SECONDS_GROWTH = 1.3
+#: above this many pairs (networks) the costs LP waits for the one on patients placed to end: side by side on
+#: network program 0 (300-s run) the costs bound ended but the one on patients placed did not
 SIDE_BY_SIDE_PAIRS = 30_000
 
 
-def lp_seconds_needed(pairs: int) -> float:
-    """The seconds the LP bounds need beside the search on a program of `pairs` eligible pairs."""
-    return LP_SECONDS_AT_15000_PAIRS * (pairs / 15_000) ** LP_SECONDS_GROWTH
+def lp_seconds_needed(pairs: int, tier: int = TIER_PLACED) -> float:
+    """The seconds `tier`'s LP bound needs beside the search on a program of `pairs` eligible pairs."""
+    return LP_SECONDS_AT_15000_PAIRS[tier] * (pairs / 15_000) ** LP_SECONDS_GROWTH
 
 
 STATUS = {
@@ -76,25 +76,64 @@ class ProgressReporter(cp_model.CpSolverSolutionCallback):
     the bound is an upper bound), the tier's cost for tiers 2 and 3 (a lower bound).
     """
 
-    def __init__(self, tier: int, progress: Progress, started: float):
+    def __init__(self, tier: int, progress: Optional[Progress], started: float,
+                 stop: Optional["StopAtBound"] = None):
         super().__init__()
-        self._tier, self._progress, self._started = tier, progress, started
+        self._tier, self._progress, self._started, self._stop = tier, progress, started, stop
         self._sign = -1 if tier in MAXIMISED_TIERS else 1
         self._value: Optional[float] = None
         self._bound: Optional[float] = None
 
     def _report(self, event: str) -> None:
-        self._progress({"tier": self._tier, "event": event, "value": self._value, "bound": self._bound,
-                        "elapsed": time.monotonic() - self._started})
+        if self._progress is not None:
+            self._progress({"tier": self._tier, "event": event, "value": self._value, "bound": self._bound,
+                            "elapsed": time.monotonic() - self._started})
 
     def on_solution_callback(self) -> None:
         self._value = self._sign * self.objective_value
         self._bound = self._sign * self.best_objective_bound
         self._report("solution")
+        if self._stop is not None:
+            self._stop.on_value(int(round(self._value)))
 
     def on_bound(self, bound: float) -> None:
         self._bound = self._sign * bound
         self._report("bound")
+
+
+class StopAtBound:
+    """Stops tier 1's search once its count meets the LP's bound, proven beside it: no schedule placing
+    more exists, and the seconds left go to the lower tiers. Told of each count by the search's solution
+    callback and of the bound by the LP's thread, whichever comes last stops the search."""
+
+    def __init__(self, solver: cp_model.CpSolver):
+        self._solver: Optional[cp_model.CpSolver] = solver
+        self._lock = threading.Lock()
+        self._value: Optional[int] = None
+        self._bound: Optional[int] = None
+
+    def on_value(self, value: int) -> None:
+        with self._lock:
+            self._value = value
+        self._stop_if_met()
+
+    def on_bound(self, tier: int, bound: int) -> None:
+        if tier == TIER_PLACED:
+            with self._lock:
+                self._bound = bound
+            self._stop_if_met()
+
+    def close(self) -> None:
+        """The search has ended: a bound coming later stops nothing."""
+        with self._lock:
+            self._solver = None
+
+    def _stop_if_met(self) -> None:
+        with self._lock:
+            met = self._value is not None and self._value == self._bound  # above it, the LP is wrong: search on
+            solver = self._solver if met else None
+        if solver is not None:
+            solver.stop_search()  # thread-safe; nothing once the solve has returned
 
 
 def hint_complete_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
@@ -140,12 +179,11 @@ class TierRunner:
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
                  move_patients: bool = False, lp_bounds_until: Optional[float] = None):
         self.schedule_model = schedule_model
-        #: when set, LP bounds (`iop_sched.week_hull`: on patients placed when tier 1 ended unproven, and
-        #: on the costs tier) run side by side beside the searches of the tiers after tier 1 until
-        #: this moment (not beside tier 1's: its share of the cores cost tier 1 patients);
-        #: `collect_lp_bounds` then takes each bound that ended in time
+        #: when set, LP bounds (`iop_sched.week_hull`) run beside the searches until this moment: on patients
+        #: placed from the start of tier 1's search (which stops once its count meets it), on the costs tier
+        #: from the end of tier 1; `collect_lp_bounds` then takes each bound that ended in time
         self.lp_bounds_until = lp_bounds_until
-        self.lp_bounds: Optional[BoundsBeside] = None
+        self.lp_bounds: dict[int, BoundsBeside] = {}  # per tier, the LP started for it
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
         #: tier solved before it counts changes, which the moves do not see)
         self.move_patients = move_patients and wishes.add in schedule_model.families
@@ -168,12 +206,18 @@ class TierRunner:
         solver = cp_model.CpSolver()
         apply_parameters(solver, self.parameters[tier])
         solver.parameters.max_time_in_seconds = max(0.05, seconds - (time.monotonic() - tier_started))
-        if tier != TIER_PLACED:
-            self._start_lp_bounds()  # now: CP-SAT's search holds no GIL, the floor's and moves' Python is done
-        callback = ProgressReporter(tier, progress, self.started) if progress else None
-        if callback is not None:
+        # now: CP-SAT's search holds no GIL, the floor's and moves' Python is done
+        stop = None
+        if tier == TIER_PLACED:
+            stop = self._start_placed_lp(solver)
+        else:
+            self._start_costs_lp()
+        callback = ProgressReporter(tier, progress, self.started, stop) if progress or stop else None
+        if callback is not None and progress is not None:
             solver.best_bound_callback = callback.on_bound
         code = solver.solve(model, callback) if callback else solver.solve(model)
+        if stop is not None:
+            stop.close()
         seconds = time.monotonic() - tier_started
         sign = -1 if tier in MAXIMISED_TIERS else 1
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -194,48 +238,67 @@ class TierRunner:
             self.outcomes.append(TierOutcome(tier, STATUS.get(code, "unknown"), None, None, seconds))
             self.stopped = True
             return
+        if tier == TIER_PLACED and TIER_PLACED in self.lp_bounds:
+            if self.outcomes[-1].status == "optimal":
+                self.lp_bounds[TIER_PLACED].cancel()  # the search proved it: the LP's cores go back to the search
+            else:
+                self._take_lp_bounds(self.lp_bounds[TIER_PLACED].ready(), progress)
         # Fix this tier at the value reached; the next tier starts from this complete schedule.
         model.add(expression <= value)
         hint_complete_solution(model, self.best)
 
-    def _start_lp_bounds(self) -> None:
-        """Start the LP bounds once, after tier 1: on patients placed when tier 1 ended unproven, and on
-        the costs tier given the number placed (when that tier is to be solved)."""
-        if self.lp_bounds is not None or self.lp_bounds_until is None:
+    def _lp_time_left(self, tier: int) -> bool:
+        """Whether `tier`'s LP has time enough to end before `lp_bounds_until` (otherwise its share of the
+        cores would buy nothing)."""
+        pairs = len(self.schedule_model.variables.attend)
+        return self.lp_bounds_until - time.monotonic() >= lp_seconds_needed(pairs, tier)
+
+    def _start_placed_lp(self, solver: cp_model.CpSolver) -> Optional[StopAtBound]:
+        """Start the LP bound on patients placed beside tier 1's search (once), and what stops that search when
+        its count meets the bound; None when there is no such LP."""
+        if self.lp_bounds_until is None or TIER_PLACED in self.lp_bounds or not self._lp_time_left(TIER_PLACED):
+            return None
+        problem, families, until = self.schedule_model.problem, self.schedule_model.families, self.lp_bounds_until
+        stop = StopAtBound(solver)
+        self.lp_bounds[TIER_PLACED] = BoundsBeside(
+            [(TIER_PLACED, lambda lp_solver: placed_upper_bound(problem, families, until - time.monotonic(), lp_solver))],
+            on_bound=stop.on_bound)
+        return stop
+
+    def _start_costs_lp(self) -> None:
+        """Start the LP bound on the costs tier once, after tier 1, given the number tier 1 placed (when that
+        tier is still to be solved). On networks only once the LP on patients placed has ended."""
+        if self.lp_bounds_until is None or TIER_COSTS in self.lp_bounds or TIER_COSTS not in self.parameters:
             return
         latest = self._last_index(TIER_PLACED)
-        if latest < 0 or self.outcomes[latest].value is None:
+        if latest < 0 or self.outcomes[latest].value is None or self._last_index(TIER_COSTS) >= 0:
+            return  # (a costs tier solved before tier 1, in a caller's order, was not held to the number placed)
+        placed_lp = self.lp_bounds.get(TIER_PLACED)
+        if (len(self.schedule_model.variables.attend) > SIDE_BY_SIDE_PAIRS and placed_lp is not None
+                and not placed_lp.wait(0)):
             return
-        placed = self.outcomes[latest]
-        until, pairs = self.lp_bounds_until, len(self.schedule_model.variables.attend)
-        if until - time.monotonic() < lp_seconds_needed(pairs):
-            return  # they would not end in time: their share of the cores would buy nothing
-        problem, families, count = self.schedule_model.problem, self.schedule_model.families, placed.value
-        side_by_side = pairs <= SIDE_BY_SIDE_PAIRS
-
-        def costs_bound(solver: RelaxationSolver) -> Optional[int]:
-            seconds = until - time.monotonic()
-            if not side_by_side and seconds < lp_seconds_needed(pairs) / 2:
-                return None  # after the bound on patients placed, too little time is left for it
-            return costs_lower_bound(problem, families, count, seconds, solver)
-
-        computations: list[tuple[int, Callable[[RelaxationSolver], Optional[int]]]] = []
-        if placed.status != "optimal":
-            computations.append((TIER_PLACED, lambda solver: placed_upper_bound(
-                problem, families, until - time.monotonic(), solver)))
-        if TIER_COSTS in self.parameters and self._last_index(TIER_COSTS) < 0:
-            # (a costs tier solved before tier 1, in a caller's order, was not held to the number placed)
-            computations.append((TIER_COSTS, costs_bound))
-        if computations:
-            self.lp_bounds = BoundsBeside(computations, side_by_side)
+        if not self._lp_time_left(TIER_COSTS):
+            return
+        problem, families, until = self.schedule_model.problem, self.schedule_model.families, self.lp_bounds_until
+        count = self.outcomes[latest].value
+        self.lp_bounds[TIER_COSTS] = BoundsBeside(
+            [(TIER_COSTS, lambda lp_solver: costs_lower_bound(problem, families, count, until - time.monotonic(),
+                                                              lp_solver))])
 
     def collect_lp_bounds(self, progress: Optional[Progress] = None) -> None:
         """Each tier's bound from its LP, if it ended in time: the better of it and the search's, and the
         tier proven when its value meets it (reported to `progress` as an "lp_bound" event). An LP still
         running is cancelled."""
-        if self.lp_bounds is None:
-            return
-        for tier, bound in self.lp_bounds.finish().items():
+        for beside in self.lp_bounds.values():
+            self._take_lp_bounds(beside.finish(), progress)
+
+    @property
+    def lp_errors(self) -> dict[int, Exception]:
+        """What stopped or voided each tier's LP bound, if anything did."""
+        return {tier: error for beside in self.lp_bounds.values() for tier, error in beside.errors.items()}
+
+    def _take_lp_bounds(self, bounds: dict[int, int], progress: Optional[Progress]) -> None:
+        for tier, bound in bounds.items():
             latest = self._last_index(tier)
             if latest < 0 or self.outcomes[latest].value is None:
                 continue
@@ -245,7 +308,7 @@ class TierRunner:
             maximised = tier in MAXIMISED_TIERS
             if bound < outcome.value if maximised else bound > outcome.value:
                 # beyond a schedule in hand: the LP is wrong, and proves nothing
-                self.lp_bounds.errors[tier] = ValueError(
+                self.lp_bounds[tier].errors[tier] = ValueError(
                     f"LP bound {bound} beyond the schedule's {outcome.value} ({TIER_NAMES[tier]})")
                 continue
             if outcome.bound is None or (bound < outcome.bound if maximised else bound > outcome.bound):

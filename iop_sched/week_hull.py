@@ -17,7 +17,8 @@ meets it (large programs 0 / 1 / 2: bounds 500 / 527 / 530 in 4-6 s, where CP-SA
 at 512-580). Identical patients share one flow (`identical_weeks`): the same bound from an LP
 half the size (network program 0: 1258 in 27 s against 56 s). `costs_lower_bound` minimises the costs tier over the model's LP with at least
 the number placed: on large programs that tier is searched by LNS alone, whose bound is 0.
-`BoundsBeside` runs them in threads beside the searches after tier 1 (`TierRunner`).
+`BoundsBeside` runs them in threads beside the searches (`TierRunner`: the first with tier 1's, the
+second after it).
 
 The graph keeps every week the model allows (it forgets only the weekly maximum and, with a
 weekly minimum of 0, that a placed patient attends a group), and rules are only ever left out,
@@ -226,7 +227,10 @@ def _merge_identical_weeks(problem: Problem, schedule_model: "ScheduleModel", re
     patients with a group to reach, 311 distinct)."""
     variables, blocks_of_patient = schedule_model.variables, schedule_model.eligibility.blocks_of_patient
     classes = identical_weeks(problem, blocks_of_patient, with_topics)
-    orbits = [[[variables.placed[p].index] + [variables.attend[p, b].index for b in blocks_of_patient[p]]
+    days_of: dict[int, list[int]] = defaultdict(list)
+    for p, day in sorted(variables.day_used):
+        days_of[p].append(variables.day_used[p, day].index)
+    orbits = [[[variables.placed[p].index] + [variables.attend[p, b].index for b in blocks_of_patient[p]] + days_of[p]
                for p in members] for members in classes]
     relaxation, merged = merge_interchangeable(relaxation, orbits)
     copies = [1] * len(problem.patients)
@@ -263,8 +267,8 @@ def _tier_lower_bound(problem: Problem, families: Sequence[ConstraintFamily], ti
     relaxation = model_relaxation(schedule_model.model)
     if relaxation is None:
         return None
+    relaxation, copies = _merge_identical_weeks(problem, schedule_model, relaxation, topics.add in families)
     if whole_weeks:
-        relaxation, copies = _merge_identical_weeks(problem, schedule_model, relaxation, topics.add in families)
         if add_week_flows(
                 relaxation, problem, [var.index for var in schedule_model.variables.placed],
                 {key: var.index for key, var in schedule_model.variables.attend.items()},
@@ -324,20 +328,19 @@ atexit.register(_end_lps_at_exit)
 class BoundsBeside:
     """LP bounds computed beside the search, each in its own thread (HiGHS releases the GIL).
 
-    Each computation is (tier, compute). `side_by_side`, each in its own thread: beside CP-SAT's two
-    workers, two LPs get half the cores between them where one gets a third, so both end sooner for the
-    same CPU taken from the search. Otherwise one thread runs them in order (the first matters most).
-    `finish` returns the bounds that ended in time.
+    Each computation is (tier, compute). `finish` returns the bounds that ended in time; `on_bound`
+    hears of each as it is ready.
     """
 
     def __init__(self, computations: Sequence[tuple[int, Callable[[RelaxationSolver], Optional[int]]]],
-                 side_by_side: bool = True):
+                 on_bound: Optional[Callable[[int, int], None]] = None):
+        self._on_bound = on_bound  # called from the LP's thread with (tier, bound) as each bound is ready
         self._solver = RelaxationSolver()
         self._lock = threading.Lock()
         self._bounds: dict[int, int] = {}
         self.errors: dict[int, Exception] = {}  # what stopped a tier's LP, if it failed (no bound for it then)
-        groups = [[computation] for computation in computations] if side_by_side else [list(computations)]
-        self._threads = [threading.Thread(target=self._run_all, args=(group,), daemon=True) for group in groups]
+        self._threads = [threading.Thread(target=self._run_all, args=([computation],), daemon=True)
+                         for computation in computations]
         _RUNNING.add(self)
         for thread in self._threads:
             thread.start()
@@ -354,6 +357,11 @@ class BoundsBeside:
             if bound is not None and not self._solver.cancelled:
                 with self._lock:
                     self._bounds[tier] = bound
+                if self._on_bound is not None:
+                    try:
+                        self._on_bound(tier, bound)
+                    except Exception as error:  # noqa: BLE001 - as above: the bound stays, the hook's fault is kept
+                        self.errors[tier] = error
 
     def cancel(self) -> None:
         self._solver.cancel()
@@ -364,6 +372,11 @@ class BoundsBeside:
         for thread in self._threads:
             thread.join(timeout=max(0.0, until - time.monotonic()))
         return not any(thread.is_alive() for thread in self._threads)
+
+    def ready(self) -> dict[int, int]:
+        """The bounds ready so far; the LPs still running go on."""
+        with self._lock:
+            return dict(self._bounds)
 
     def finish(self, grace_seconds: float = 0.0) -> dict[int, int]:
         """The bounds ready within `grace_seconds`; the LPs still running are then cancelled (HiGHS stops

@@ -111,22 +111,56 @@ def with_twins(data: dict, copies: int) -> dict:
     return data
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(programs())
-def test_identical_patients_merged_give_the_lp_the_same_value_and_a_bound_that_holds(data):
+def lp_values_merged_and_not(problem, tier: int, placed_at_least: int, whole_weeks: bool) -> tuple[float, float]:
+    """`tier`'s LP value with identical patients merged, and with every patient on their own."""
     import iop_sched.week_hull as week_hull
 
-    problem = problem_from_data(with_twins(data, 3))
-    merged = week_hull._tier_lower_bound(problem, FAMILIES, TIER_PLACED, 0, 20, None, whole_weeks=True)
+    merged = week_hull._tier_lower_bound(problem, FAMILIES, tier, placed_at_least, 20, None, whole_weeks)
     original = week_hull._merge_identical_weeks
     try:
         week_hull._merge_identical_weeks = lambda problem, schedule_model, relaxation, with_topics: (relaxation, None)
-        whole = week_hull._tier_lower_bound(problem, FAMILIES, TIER_PLACED, 0, 20, None, whole_weeks=True)
+        alone = week_hull._tier_lower_bound(problem, FAMILIES, tier, placed_at_least, 20, None, whole_weeks)
     finally:
         week_hull._merge_identical_weeks = original
-    assert merged is not None and whole is not None
-    assert math.isclose(merged, whole, abs_tol=1e-4)
-    assert placed_upper_bound(problem, FAMILIES, 20) >= most_placed(problem)
+    assert merged is not None and alone is not None
+    return merged, alone
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_identical_patients_merged_give_the_lps_the_same_value_and_bounds_that_hold(data):
+    problem = problem_from_data(with_twins(data, 3))
+    merged, alone = lp_values_merged_and_not(problem, TIER_PLACED, 0, whole_weeks=True)
+    assert math.isclose(merged, alone, abs_tol=1e-4)
+    most = most_placed(problem)
+    assert placed_upper_bound(problem, FAMILIES, 20) >= most
+    merged, alone = lp_values_merged_and_not(problem, TIER_COSTS, most, whole_weeks=False)
+    assert math.isclose(merged, alone, rel_tol=1e-6, abs_tol=1e-3)
+
+
+def test_identical_patients_are_merged_in_both_lps_with_their_days():
+    """large program 0: 570 patients reach a group, in 311 classes of the same groups, hours and topics."""
+    import iop_sched.week_hull as week_hull
+
+    problem = problem_from_data(generate("large", 0))
+    counts: list[int] = []
+    original = week_hull._merge_identical_weeks
+
+    def counting(problem, schedule_model, relaxation, with_topics):
+        merged, copies = original(problem, schedule_model, relaxation, with_topics)
+        counts.append(sum(1 for count in copies if count > 0))
+        return merged, copies
+
+    week_hull._merge_identical_weeks = counting
+    try:
+        cancelled = RelaxationSolver()
+        cancelled.cancel()  # built, not solved
+        week_hull._tier_lower_bound(problem, FAMILIES, TIER_PLACED, 0, 60, cancelled, whole_weeks=True)
+        week_hull._tier_lower_bound(problem, FAMILIES, TIER_COSTS, 400, 60, cancelled, whole_weeks=False)
+    finally:
+        week_hull._merge_identical_weeks = original
+    assert problem.program.rules.min_days_per_week > 0  # so the costs LP holds each patient's days
+    assert counts == [len(problem.patients) - 570 + 311] * 2
 
 
 def test_identical_weeks_are_the_same_groups_hours_and_topics():
@@ -221,7 +255,8 @@ def run_tiers(monkeypatch, placed: Optional[int] = None, costs: Optional[int] = 
     """Tiers 1 and 2 (and 3 `with_costs`) of a generated program, each stopped at its first schedule (so
     no tier is proven by the search), beside stand-ins for the LPs that return `placed` and `costs`.
     `lp_until` is the LPs' deadline in seconds from now (None: no LP). The runner records when the LPs
-    started (`lp_started_after`: tiers ended by then) and what each stand-in was asked (`lp_calls`)."""
+    started (`lp_started_after`: tiers ended by then), what each stand-in was asked (`lp_calls`) and the
+    "lp_bound" events (`lp_events`)."""
     problem = problem_from_data(generate(size, 0))
     schedule_model = build_model(problem)
     hint_empty_schedule(schedule_model)
@@ -230,9 +265,9 @@ def run_tiers(monkeypatch, placed: Optional[int] = None, costs: Optional[int] = 
     calls: list[tuple] = []
 
     class Recording(BoundsBeside):
-        def __init__(self, computations, *more):
+        def __init__(self, computations, **more):
             started_after.append(len(runner.outcomes))
-            super().__init__(computations, *more)
+            super().__init__(computations, **more)
 
     def placed_stand_in(problem, families, seconds, solver):
         calls.append(("placed",))
@@ -251,16 +286,16 @@ def run_tiers(monkeypatch, placed: Optional[int] = None, costs: Optional[int] = 
         parameters[TIER_COSTS] = first
     runner = TierRunner(schedule_model, parameters, time.monotonic(),
                         lp_bounds_until=None if lp_until is None else time.monotonic() + 30 + lp_until)
-    runner.solve_tier(TIER_PLACED, 30.0)
-    assert runner.lp_bounds is None  # never beside tier 1's search: its cores are tier 1's
-    runner.solve_tier(TIER_WISHES, 30.0)
-    if with_costs:
-        runner.solve_tier(TIER_COSTS, 30.0)
-    if runner.lp_bounds is not None:
-        runner.lp_bounds.finish(10.0)  # the stand-ins end at once; wait for the thread
     events: list[dict] = []
+    runner.solve_tier(TIER_PLACED, 30.0, events.append)
+    runner.solve_tier(TIER_WISHES, 30.0, events.append)
+    if with_costs:
+        runner.solve_tier(TIER_COSTS, 30.0, events.append)
+    for beside in runner.lp_bounds.values():
+        beside.wait(10.0)  # the stand-ins end at once; wait for the threads
     runner.collect_lp_bounds(events.append)
-    runner.lp_events = [(e["tier"], e["event"], e["value"], e["bound"]) for e in events]
+    runner.lp_events = [(e["tier"], e["event"], e["value"], e["bound"]) for e in events if e["event"] == "lp_bound"]
+    runner.event_tiers = [(e["tier"], e["event"]) for e in events]
     runner.lp_started_after = started_after
     runner.lp_calls = calls
     return runner
@@ -270,7 +305,7 @@ def test_tier_one_is_proven_when_the_number_placed_meets_the_lp_bound(monkeypatc
     first = run_tiers(monkeypatch, lp_until=None).outcomes[0]
     assert first.status == "feasible"  # the search alone stopped at its first schedule, unproven
     runner = run_tiers(monkeypatch, placed=first.value)
-    assert runner.lp_started_after == [1]  # started with the wishes tier's search, after tier 1
+    assert runner.lp_started_after == [0]  # started with tier 1's search
     tier_one = runner.outcomes[0]
     assert (tier_one.status, tier_one.value, tier_one.bound) == ("optimal", first.value, first.value)
     assert runner.lp_events == [(TIER_PLACED, "lp_bound", first.value, first.value)]  # a live display sees it
@@ -282,11 +317,66 @@ def test_an_lp_bound_above_the_schedule_is_reported_and_proves_nothing(monkeypat
     assert tier_one.status == "feasible" and tier_one.bound == min(first.bound, first.value + 3)
 
 
-def test_no_lp_on_patients_placed_after_a_tier_one_the_search_proved(monkeypatch):
+def test_a_tier_one_the_search_proved_cancels_its_lp_and_keeps_its_proof(monkeypatch):
+    cancelled = threading.Event()
+
+    def until_cancelled(problem, families, seconds, solver):
+        while not solver.cancelled and not cancelled.wait(0.01):
+            pass
+        cancelled.set()
+        return 0  # a bound that would be wrong, had it been taken
+
+    monkeypatch.setattr(tier_runner, "placed_upper_bound", until_cancelled)
+    problem = problem_from_data(generate("small", 0))
+    schedule_model = build_model(problem)
     proving = {"num_workers": 2, "random_seed": 0}  # a small program: proven by presolve at once
-    runner = run_tiers(monkeypatch, placed=0, tier_one=proving, size="small")  # a stand-in that would be wrong
-    assert runner.outcomes[0].status == "optimal" and runner.lp_started_after == []
-    assert runner.outcomes[0].bound == runner.outcomes[0].value
+    runner = TierRunner(schedule_model, {TIER_PLACED: proving}, time.monotonic(), lp_bounds_until=time.monotonic() + 60)
+    runner.solve_tier(TIER_PLACED, 30.0)
+    assert cancelled.wait(5)  # cancelled as tier 1 ended, not at the deadline
+    runner.collect_lp_bounds()
+    assert runner.outcomes[0].status == "optimal" and runner.outcomes[0].bound == runner.outcomes[0].value
+
+
+def test_the_search_stops_once_its_count_meets_the_bound_from_beside_it(monkeypatch):
+    """Tier 1 searched by LNS alone never proves itself; the LP's bound at its first count ends it."""
+    first = run_tiers(monkeypatch, lp_until=None).outcomes[0]
+    lns = {"num_workers": 1, "use_lns_only": True, "random_seed": 0}
+    runner = run_tiers(monkeypatch, placed=first.value, tier_one=lns)
+    tier_one = runner.outcomes[0]
+    assert (tier_one.status, tier_one.value, tier_one.bound) == ("optimal", first.value, first.value)
+    assert tier_one.seconds < 15  # of its 30: stopped, not run out
+    assert runner.lp_events == [(TIER_PLACED, "lp_bound", first.value, first.value)]
+    # reported as tier 1 ends, before the next tier's search
+    assert runner.event_tiers.index((TIER_PLACED, "lp_bound")) < runner.event_tiers.index((TIER_WISHES, "solution"))
+
+
+class FakeSearch:
+    def __init__(self) -> None:
+        self.stops = 0
+
+    def stop_search(self) -> None:
+        self.stops += 1
+
+
+def test_the_search_stops_at_the_bound_whichever_comes_first_and_only_while_it_runs():
+    for first_told, then in ((lambda stop: stop.on_value(5), lambda stop: stop.on_bound(TIER_PLACED, 5)),
+                             (lambda stop: stop.on_bound(TIER_PLACED, 5), lambda stop: stop.on_value(5))):
+        search = FakeSearch()
+        stop = tier_runner.StopAtBound(search)
+        first_told(stop)
+        assert search.stops == 0
+        then(stop)
+        assert search.stops == 1
+    search = FakeSearch()
+    stop = tier_runner.StopAtBound(search)
+    stop.on_value(4)
+    stop.on_bound(TIER_COSTS, 4)  # another tier's bound
+    stop.on_bound(TIER_PLACED, 5)
+    stop.on_value(6)  # above the bound: the LP is wrong, the search goes on
+    assert search.stops == 0
+    stop.close()
+    stop.on_value(5)
+    assert search.stops == 0  # the search had ended
 
 
 def test_an_lp_that_has_not_ended_leaves_tier_one_as_the_search_left_it(monkeypatch):
@@ -350,13 +440,13 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
 
     solve_module = importlib.import_module("iop_sched.solve")
     deadlines: list[Optional[float]] = []
-    original = TierRunner._start_lp_bounds
+    original = TierRunner._start_placed_lp
 
-    def recording(self):
+    def recording(self, solver):
         deadlines.append(self.lp_bounds_until)
-        original(self)
+        return original(self, solver)
 
-    monkeypatch.setattr(TierRunner, "_start_lp_bounds", recording)
+    monkeypatch.setattr(TierRunner, "_start_placed_lp", recording)
     solve_checked(two_sites(), time_limit=10, decompose=False)
     assert deadlines and all(d is None for d in deadlines)      # a few pairs: below the window
     monkeypatch.setattr(solve_module, "PLACED_BOUND_PAIRS", range(1, 100))
@@ -375,6 +465,15 @@ def test_an_lp_that_fails_gives_no_bound_and_keeps_its_error():
     beside = BoundsBeside([(TIER_PLACED, failing), (TIER_COSTS, lambda solver: 3)])
     assert beside.finish(10.0) == {TIER_COSTS: 3}  # the next LP still runs
     assert isinstance(beside.errors[TIER_PLACED], MemoryError)
+    told: list[tuple[int, int]] = []
+
+    def failing_hook(tier, bound):
+        told.append((tier, bound))
+        raise RuntimeError("the hook failed")
+
+    beside = BoundsBeside([(TIER_COSTS, lambda solver: 3)], on_bound=failing_hook)
+    assert beside.finish(10.0) == {TIER_COSTS: 3} and told == [(TIER_COSTS, 3)]  # the bound stays
+    assert isinstance(beside.errors[TIER_COSTS], RuntimeError)
 
 
 def test_an_lp_bound_below_the_schedule_in_hand_is_ignored_and_kept_as_an_error(monkeypatch):
@@ -382,12 +481,13 @@ def test_an_lp_bound_below_the_schedule_in_hand_is_ignored_and_kept_as_an_error(
     runner = run_tiers(monkeypatch, placed=first.value - 5)
     tier_one = runner.outcomes[0]
     assert (tier_one.status, tier_one.bound) == ("feasible", first.bound)  # not "optimal" at a wrong bound
-    assert isinstance(runner.lp_bounds.errors[TIER_PLACED], ValueError)
+    assert isinstance(runner.lp_errors[TIER_PLACED], ValueError)
 
 
 def test_the_time_the_lps_need_grows_faster_than_the_pairs():
-    assert tier_runner.lp_seconds_needed(15_000) == tier_runner.LP_SECONDS_AT_15000_PAIRS
-    assert 80 < tier_runner.lp_seconds_needed(47_806) < 120  # network program 0: 56 s + 37 s alone
+    assert tier_runner.lp_seconds_needed(15_000) == tier_runner.LP_SECONDS_AT_15000_PAIRS[TIER_PLACED]
+    assert 40 < tier_runner.lp_seconds_needed(47_806) < 60  # network program 0: 27 s alone (placed)
+    assert 30 < tier_runner.lp_seconds_needed(47_806, TIER_COSTS) < 48  # 21 s alone (costs), 48 s left in 120
     assert tier_runner.lp_seconds_needed(2_358) < 2  # medium program 0: ~0.7 s each alone
 
 
@@ -412,7 +512,7 @@ def test_a_costs_bound_above_the_schedule_in_hand_is_ignored_and_kept_as_an_erro
     runner = run_tiers(monkeypatch, costs=searched.value + 1, with_costs=True)
     assert (runner.outcomes[2].status, runner.outcomes[2].bound) == ("feasible", searched.bound)
     assert runner.lp_events == []  # nothing reported from a bound that was ignored
-    assert isinstance(runner.lp_bounds.errors[TIER_COSTS], ValueError)
+    assert isinstance(runner.lp_errors[TIER_COSTS], ValueError)
 
 
 def test_no_costs_lp_when_the_costs_tier_is_not_solved(monkeypatch):
@@ -521,36 +621,33 @@ def test_a_costs_tier_solved_before_tier_one_gets_no_lp_bound(monkeypatch):
                         lp_bounds_until=time.monotonic() + 60)
     for tier in (TIER_COSTS, TIER_PLACED, TIER_WISHES):
         runner.solve_tier(tier, 30.0)
-    runner.lp_bounds.finish(10.0)
+    for beside in runner.lp_bounds.values():
+        beside.wait(10.0)
     assert calls == ["placed"]
     before = (runner.outcomes[0].status, runner.outcomes[0].bound)
-    runner.lp_bounds = BoundsBeside([(TIER_COSTS, lambda solver: runner.outcomes[0].value)])  # as if it had run
-    runner.lp_bounds.finish(10.0)
+    runner.lp_bounds[TIER_COSTS] = BoundsBeside([(TIER_COSTS, lambda solver: runner.outcomes[0].value)])  # as if it had run
+    runner.lp_bounds[TIER_COSTS].wait(10.0)
     runner.collect_lp_bounds()
     assert (runner.outcomes[0].status, runner.outcomes[0].bound) == before
 
 
-def test_one_after_the_other_the_first_ends_before_the_second_starts():
-    first_done = threading.Event()
-    seen: list[bool] = []
-
-    def first(solver):
-        time.sleep(0.1)
-        first_done.set()
-        return 5
-
-    def second(solver):
-        seen.append(first_done.is_set())
-        return 9
-
-    beside = BoundsBeside([(TIER_PLACED, first), (TIER_COSTS, second)], side_by_side=False)
-    assert beside.finish(10.0) == {TIER_PLACED: 5, TIER_COSTS: 9} and seen == [True]
-
-
-def test_on_programs_past_the_side_by_side_size_the_placed_lp_runs_first(monkeypatch):
+def test_on_programs_past_the_side_by_side_size_the_costs_lp_waits_for_the_placed_one(monkeypatch):
     monkeypatch.setattr(tier_runner, "SIDE_BY_SIDE_PAIRS", 0)
     searched = run_tiers(monkeypatch, lp_until=None, with_costs=True).outcomes
     runner = run_tiers(monkeypatch, placed=searched[0].value, costs=searched[2].value - 10, with_costs=True)
     assert runner.lp_calls == [("placed",), ("costs", runner.outcomes[0].value)]  # in this order
     assert runner.outcomes[0].status == "optimal" and runner.outcomes[2].bound == max(searched[2].bound,
                                                                                        searched[2].value - 10)
+    release = threading.Event()
+    monkeypatch.setattr(tier_runner, "placed_upper_bound",
+                        lambda problem, families, seconds, solver: None if release.wait(10) else None)
+    problem = problem_from_data(generate("medium", 0))
+    schedule_model = build_model(problem)
+    first = {"num_workers": 1, "use_lns_only": True, "random_seed": 0, "stop_after_first_solution": True}
+    waiting = TierRunner(schedule_model, {TIER_PLACED: first, TIER_WISHES: first, TIER_COSTS: first},
+                         time.monotonic(), lp_bounds_until=time.monotonic() + 60)
+    for tier in (TIER_PLACED, TIER_WISHES, TIER_COSTS):
+        waiting.solve_tier(tier, 30.0)
+    assert list(waiting.lp_bounds) == [TIER_PLACED]  # the placed LP never ended: no costs LP beside it
+    release.set()
+    waiting.collect_lp_bounds()

@@ -47,3 +47,5 @@ class Variables:
     placed: list[cp_model.IntVar] = field(default_factory=list)                    # by patient
     open: list[cp_model.IntVar] = field(default_factory=list)                      # by block
     staff: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)    # (clinician, block)
+    #: (patient, day): the patient attends a group that day; made by patient_week when the rules ask for days
+    day_used: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)

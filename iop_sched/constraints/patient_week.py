@@ -43,6 +43,7 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
             day_used = []
             for day, day_blocks in sorted(by_day.items()):
                 used = model.new_bool_var(f"day[{patient.id},{day}]")
+                variables.day_used[p, day] = used
                 model.add(cp_model.LinearExpr.sum([attend[b] for b in day_blocks]) >= used)
                 day_used.append(used)
             model.add(cp_model.LinearExpr.sum(day_used) >= rules.min_days_per_week * placed)
