@@ -27,11 +27,11 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
   and costs tiers run LNS on both workers (`LOWER_TIERS_LNS`): there the full worker's bound
   does not move in time, and the wishes tier's bound comes from `iop_sched.floors`.
 - Per size: on programs of `PLACED_BOUND_PAIRS` eligible pairs, an LP with every patient's week
-  whole (`iop_sched.week_hull`, HiGHS) bounds the number placed, and the model's LP the costs tier,
-  solved beside the searches of the tiers after tier 1 (beside tier 1's it cost tier 1 patients)
-  when enough time is left for them; tier 1 is proven when the count meets its bound. On large
-  programs it is the optimum or one above it (500 / 527 / 530), where CP-SAT's own bound stays at
-  512-580, and the costs tier's bound goes from 0 to ~72 % of its value. Not on independent parts
+  whole (`iop_sched.week_hull`, HiGHS) bounds the number placed, solved beside tier 1's search
+  (which stops once its count meets the bound: tier 1 is then proven), and the model's LP bounds the
+  costs tier, beside the searches after tier 1, each when enough time is left for it. On large
+  programs the first is the optimum or one above it (500 / 527 / 530), where CP-SAT's own bound stays
+  at 512-580; the costs tier's bound goes from 0 to ~72 % of its value. Not on independent parts
   (a program of one part only).
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
   workers; `extra_parameters` override any parameter in every tier.
@@ -82,13 +82,13 @@ LARGE_PROGRAM_PRESOLVE = {"max_presolve_iterations": 1}
 LOWER_TIERS_LNS_PAIRS = 10_000
 LOWER_TIERS_LNS = {"use_lns_only": True}
 #: Per size: the LP bounds of `iop_sched.week_hull` run on programs with this many eligible pairs, when
-#: the time left after tier 1 is enough for them (`tier_runner.lp_seconds_needed`). Large programs
-#: (~13,000-16,000) take 6-10 s for each, and CP-SAT's own bound on tier 1 stays 3-15 % above the
-#: optimum there. Medium ones (~2,100-2,400) take ~1 s, but CP-SAT proves them in 1-9 s anyway (beside
-#: tier 1 the LP made their proofs no faster: six solver seeds each, medians 2.75/4.32/0.81 s without
-#: it, 2.49/4.74/1.19 s with it), and its bound on the costs tier is better than the LP's. Network
-#: programs (~47,000-53,000) take 56 s (placed) and 37 s (costs): not within a 120-s run, but within
-#: longer ones; their LP held 670 MB (program 0), the cap keeps larger ones out.
+#: the time left is enough for them (`tier_runner.lp_seconds_needed`). Large programs (~13,000-16,000)
+#: take 4-6 s for each alone, and CP-SAT's own bound on tier 1 stays 3-15 % above the optimum there.
+#: Medium ones (~2,100-2,400) take ~1 s, but CP-SAT proves them in 1-9 s anyway (beside tier 1 the LP
+#: made their proofs no faster: six solver seeds each, medians 2.75/4.32/0.81 s without it,
+#: 2.49/4.74/1.19 s with it), and its bound on the costs tier is better than the LP's. Network programs
+#: (~47,000-53,000) take 27 s (placed) and 21 s (costs) alone, ~500 MB (program 0); the cap keeps
+#: larger ones out.
 PLACED_BOUND_PAIRS = range(5_000, 60_001)
 #: Share of the remaining budget a tier may use when later tiers still wait.
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}

@@ -37,7 +37,7 @@ MOVES_COMPLETION_SHARE = 0.15
 #: 4.2-5.7 s on large programs (12,700-15,700 pairs) and 27 s on network program 0 (47,806 pairs). The one on
 #: the costs tier starts after tier 1 (it needs the number placed): 4.1-5.0 s and 21 s alone. Beside two
 #: CP-SAT workers each takes about twice as long; time grows as pairs ** ~1.3.
-LP_SECONDS_AT_15000_PAIRS = {TIER_PLACED: 10.0, TIER_COSTS: 9.0}
+LP_SECONDS_AT_15000_PAIRS = {TIER_PLACED: 10.0, TIER_COSTS: 8.0}
 LP_SECONDS_GROWTH = 1.3
 #: above this many pairs (networks) the costs LP waits for the one on patients placed to end: side by side on
 #: network program 0 (300-s run) the costs bound ended but the one on patients placed did not
