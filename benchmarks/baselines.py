@@ -35,7 +35,7 @@ from iop_sched.constraints.wishes import OUTSIDE_PROGRAM_WEIGHT, WISH_WEIGHT, bl
 from iop_sched.constraints.rooms import double_booking_cliques
 from iop_sched.greedy import FCFS_MAX_NODES, clinician_cap_minutes, first_come_first_served, schedule_document
 from iop_sched.schema import Problem
-from iop_sched.solve import TIER_BUDGET_SHARE
+from iop_sched.solve import tier_share
 from iop_sched.weektime import MINUTES_PER_DAY, overlap_cliques
 
 
@@ -320,7 +320,7 @@ def highs_mip(
     Tier 1 maximises the patients placed; its value is then fixed (placed >= value found)
     and tier 2 (wishes) is minimised, then fixed, then tier 3 (costs); each later tier
     starts from the previous tier's schedule. The budget is shared as in iop_sched.solve
-    (TIER_BUDGET_SHARE) and counts building the model. `tiers` < 3 stops early; the
+    (`tier_share`) and counts building the model. `tiers` < 3 stops early; the
     status is "optimal" only when all three tiers were solved and proven, "feasible"
     with any schedule, "unknown" when HiGHS returned none (the empty schedule is given).
     `link_rows` adds attend <= open for every eligible pair (tighter LP), as the CP-SAT
@@ -336,6 +336,7 @@ def highs_mip(
     started = time.monotonic()
     deadline = started + time_limit
     eligibility = compute_eligibility(problem)
+    eligible_pairs = sum(len(blocks) for blocks in eligibility.blocks_of_patient)
     model = MipModel(problem, eligibility, link_rows=link_rows)
     n_cols = len(model.columns)
     rows = model.rows
@@ -367,7 +368,7 @@ def highs_mip(
         h.changeObjectiveSense(highspy.ObjSense.kMinimize)
         remaining = max(0.05, deadline - time.monotonic())
         last = tier == TIERS[tiers - 1]
-        budget = remaining if last else max(0.05, remaining * TIER_BUDGET_SHARE[tier])
+        budget = remaining if last else max(0.05, remaining * tier_share(tier, eligible_pairs))
         # time_limit applies to each run() (checked on highspy 1.16: getRunTime() accumulates over runs,
         # the limit does not), so each tier gets its own share of what is left.
         h.setOptionValue("time_limit", float(budget))

@@ -111,3 +111,32 @@ def test_a_ratio_beyond_any_integer_the_solver_holds_is_a_ratio_that_never_binds
     data = small()
     data["program"]["rules"]["max_patients_per_clinician"] = 10**20
     assert solve_checked(data).placed == 4
+
+
+def test_tier_one_takes_a_larger_share_below_networks():
+    from iop_sched.solve import LARGE_PROGRAM_PAIRS, PLACED_SHARE_BELOW_NETWORKS, TIER_BUDGET_SHARE, tier_share
+    from iop_sched.constraints.base import TIER_PLACED, TIER_WISHES
+
+    assert tier_share(TIER_PLACED, LARGE_PROGRAM_PAIRS - 1) == PLACED_SHARE_BELOW_NETWORKS
+    assert tier_share(TIER_PLACED, LARGE_PROGRAM_PAIRS) == TIER_BUDGET_SHARE[TIER_PLACED]
+    assert PLACED_SHARE_BELOW_NETWORKS != TIER_BUDGET_SHARE[TIER_PLACED]
+    assert tier_share(TIER_WISHES, 10) == tier_share(TIER_WISHES, LARGE_PROGRAM_PAIRS) == TIER_BUDGET_SHARE[TIER_WISHES]
+
+
+def test_each_tier_is_given_its_share_of_the_time_left(monkeypatch):
+    from iop_sched import tier_runner
+    from iop_sched.solve import PLACED_SHARE_BELOW_NETWORKS, solve_model, tier_share
+
+    given: dict[int, float] = {}
+    solve_tier = tier_runner.TierRunner.solve_tier
+
+    def recording(self, tier, seconds, progress=None):
+        given[tier] = seconds
+        solve_tier(self, tier, seconds, progress)
+
+    monkeypatch.setattr(tier_runner.TierRunner, "solve_tier", recording)
+    limit = 40.0
+    solve_model(build(small()), time_limit=limit, decompose=False)
+    # tier 1 proves this program at once: what it was given is the share, not what it used
+    assert limit * PLACED_SHARE_BELOW_NETWORKS * 0.95 < given[1] <= limit * PLACED_SHARE_BELOW_NETWORKS
+    assert given[2] <= limit * tier_share(2, 10) < given[3]  # the last tier has all that is left
