@@ -24,8 +24,9 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
 - Per size: on multi-site networks (`LARGE_PROGRAM_PAIRS` eligible pairs or more) every tier
   presolves once instead of three rounds (`LARGE_PROGRAM_PRESOLVE`): presolve alone took ~8 s
   of each tier's solve. On large programs and networks (`LOWER_TIERS_LNS_PAIRS`) the wishes
-  and costs tiers run LNS on both workers (`LOWER_TIERS_LNS`): there the full worker's bound
-  does not move in time, and the wishes tier's bound comes from `iop_sched.floors`.
+  and costs tiers run LNS on both workers after one presolve round (`LOWER_TIERS_LNS`): there
+  the full worker's bound does not move in time, the wishes tier's bound comes from
+  `iop_sched.floors`, and three rounds took most of the costs tier's seconds.
 - Per size: on programs of `PLACED_BOUND_PAIRS` eligible pairs, an LP with every patient's week
   whole (`iop_sched.week_hull`, HiGHS) bounds the number placed, solved beside tier 1's search
   (which stops once its count meets the bound: tier 1 is then proven), and the model's LP bounds the
@@ -82,8 +83,11 @@ LARGE_PROGRAM_PRESOLVE = {"max_presolve_iterations": 1}
 #: tier and at 0 on the costs tier, while a second LNS worker lowers the values: large, same tier-1
 #: state, 12 s, wishes 1.5-6 % lower on seeds 0-2 (337140 against 348960 on seed 0), costs 1.2-1.7 % lower.
 #: Medium programs keep the full worker: its bound is within 2-6 % there and can prove the tier.
+#: And one presolve round, as on networks: on large programs three took 3.9 s of the wishes tier's 5.1-s solve
+#: and 5.3 s of the costs tier's 8.4-s solve (large program 1, 60-s run), one takes 1.5 s and 1.9 s; with
+#: three, the costs tier sometimes had no time to better the wishes tier's schedule (81,710 against ~67,000).
 LOWER_TIERS_LNS_PAIRS = 10_000
-LOWER_TIERS_LNS = {"use_lns_only": True}
+LOWER_TIERS_LNS = {"use_lns_only": True, "max_presolve_iterations": 1}
 #: Per size: the LP bounds of `iop_sched.week_hull` run on programs with this many eligible pairs, when
 #: the time left is enough for them (`tier_runner.lp_seconds_needed`). Large programs (~13,000-16,000)
 #: take 4-6 s for each alone, and CP-SAT's own bound on tier 1 stays 3-15 % above the optimum there.

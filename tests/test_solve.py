@@ -77,7 +77,7 @@ def test_parameters_are_chosen_per_size_and_reported():
     network = tier_parameters(TIER_PLACED, None, 0, False, None, eligible_pairs=LARGE_PROGRAM_PAIRS)
     assert "max_presolve_iterations" not in small_program and network["max_presolve_iterations"] == 1
     assert tier_parameters(TIER_WISHES, None, 0, False, None, LARGE_PROGRAM_PAIRS)["max_presolve_iterations"] == 1
-    assert "max_presolve_iterations" not in tier_parameters(TIER_WISHES, None, 0, False, None, LARGE_PROGRAM_PAIRS - 1)
+    assert "max_presolve_iterations" not in tier_parameters(TIER_PLACED, None, 0, False, None, LARGE_PROGRAM_PAIRS - 1)
     assert "max_presolve_iterations" not in tier_parameters(TIER_PLACED, 4, 0, False, None, LARGE_PROGRAM_PAIRS)
     overridden = tier_parameters(TIER_PLACED, None, 0, False, {"max_presolve_iterations": 3}, LARGE_PROGRAM_PAIRS)
     assert overridden["max_presolve_iterations"] == 3
@@ -89,8 +89,10 @@ def test_large_programs_search_the_lower_tiers_with_lns_on_both_workers():
     from iop_sched.solve import LOWER_TIERS_LNS_PAIRS, TIER_COSTS, TIER_PLACED, TIER_WISHES, tier_parameters
 
     for tier in (TIER_WISHES, TIER_COSTS):
-        assert tier_parameters(tier, None, 0, False, None, LOWER_TIERS_LNS_PAIRS)["use_lns_only"] is True
-        assert "use_lns_only" not in tier_parameters(tier, None, 0, False, None, LOWER_TIERS_LNS_PAIRS - 1)
+        large = tier_parameters(tier, None, 0, False, None, LOWER_TIERS_LNS_PAIRS)
+        assert large["use_lns_only"] is True and large["max_presolve_iterations"] == 1  # presolve took their seconds
+        medium = tier_parameters(tier, None, 0, False, None, LOWER_TIERS_LNS_PAIRS - 1)
+        assert "use_lns_only" not in medium and "max_presolve_iterations" not in medium
         assert "use_lns_only" not in tier_parameters(tier, 2, 0, False, None, LOWER_TIERS_LNS_PAIRS)  # caller's workers
     assert "use_lns_only" not in tier_parameters(TIER_PLACED, None, 0, False, None, LOWER_TIERS_LNS_PAIRS)  # tier 1 needs its bound
 
