@@ -9,12 +9,15 @@ model's own rules; rules the LP cannot state are left out, which only weakens a 
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
+from ortools.sat import cp_model_pb2
 from ortools.sat.python import cp_model
 
 
@@ -49,15 +52,30 @@ def _literal_row(literals: Sequence[int], lower: float, upper: float) -> tuple[l
     return index, value, lower - constant, upper - constant
 
 
+def plain_proto(model: cp_model.CpModel) -> cp_model_pb2.CpModelProto:
+    """The model as a plain protocol-buffer message, to be read field by field.
+
+    Why: CP-SAT's own `model.proto` is a C++ object behind pybind11, and each field read is a call
+    into it: reading network program 0's costs LP (137,503 constraints) took 2.5 s, the plain message
+    0.5 s, written and parsed in 0.07 s. OR-Tools gives the bytes only through a file, so a temporary one.
+    """
+    with tempfile.TemporaryDirectory(prefix="iop_sched_lp_") as directory:
+        path = os.path.join(directory, "model.pb")
+        if not model.export_to_file(path):
+            raise OSError(f"could not write the model for its LP to {path}")
+        with open(path, "rb") as written:
+            return cp_model_pb2.CpModelProto.FromString(written.read())
+
+
 def model_relaxation(model: cp_model.CpModel) -> Optional[LinearRelaxation]:
     """The LP of a CP-SAT model's linear rows, clauses, at-most-ones and implications; None if not minimising.
 
     Rules the LP cannot state (enforced linear rows, other constraint kinds) are left out, which
     only weakens the relaxation.
     """
-    proto = model.proto
+    proto = plain_proto(model)
     objective = proto.objective
-    if (proto.has_floating_point_objective() or objective.scaling_factor not in (0.0, 1.0)
+    if (proto.HasField("floating_point_objective") or objective.scaling_factor not in (0.0, 1.0)
             or any(reference < 0 for reference in objective.vars)):
         return None
     lower = [float(v.domain[0]) for v in proto.variables]
@@ -69,7 +87,8 @@ def model_relaxation(model: cp_model.CpModel) -> Optional[LinearRelaxation]:
     rows = relaxation.rows
     for constraint in proto.constraints:
         enforcement = list(constraint.enforcement_literal)
-        if constraint.has_linear():
+        kind = constraint.WhichOneof("constraint")
+        if kind == "linear":
             if enforcement:
                 continue
             linear = constraint.linear
@@ -80,7 +99,7 @@ def model_relaxation(model: cp_model.CpModel) -> Optional[LinearRelaxation]:
                 continue  # a negated reference's meaning depends on the variable's kind: left out
             index, value = list(linear.vars), [float(c) for c in linear.coeffs]
             rows.append((index, value, low, high))
-        elif constraint.has_bool_and():
+        elif kind == "bool_and":
             # e1 and ... and ek  =>  l   is   l - sum(e) >= 1 - k  (l = 1 when k = 0)
             for reference in constraint.bool_and.literals:
                 column, coefficient, shift = _literal(reference)
@@ -93,11 +112,11 @@ def model_relaxation(model: cp_model.CpModel) -> Optional[LinearRelaxation]:
                 rows.append((index, value, low, math.inf))
         elif enforcement:
             continue
-        elif constraint.has_bool_or():
+        elif kind == "bool_or":
             rows.append(_literal_row(list(constraint.bool_or.literals), 1.0, math.inf))
-        elif constraint.has_at_most_one():
+        elif kind == "at_most_one":
             rows.append(_literal_row(list(constraint.at_most_one.literals), -math.inf, 1.0))
-        elif constraint.has_exactly_one():
+        elif kind == "exactly_one":
             rows.append(_literal_row(list(constraint.exactly_one.literals), 1.0, 1.0))
     return relaxation
 
