@@ -13,6 +13,7 @@ import os
 import tempfile
 import threading
 from collections import Counter, defaultdict
+from itertools import chain
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -126,34 +127,38 @@ def safe_lower_bound(relaxation: LinearRelaxation, duals: Sequence[float]) -> fl
 
     cost.x = y.(Ax) + (cost - A'y).x, each part bounded by the rows' and the columns' bounds, so
     duals that the LP solver's tolerances made slightly wrong only weaken the bound (a dual that is
-    not a finite number counts as 0). Both sign conventions
-    are tried; a margin covers the sum's rounding.
+    not a finite number counts as 0, as does one whose row has no bound on its side). Both sign
+    conventions are tried; a margin covers the sums' rounding. In numpy: the Python loop took 1.4 s
+    on network program 0's placed LP.
     """
+    rows = relaxation.rows
+    columns = len(relaxation.column_lower)
+    lengths = np.fromiter((len(row[0]) for row in rows), dtype=np.int64, count=len(rows))
+    index = np.fromiter(chain.from_iterable(row[0] for row in rows), dtype=np.int64, count=int(lengths.sum()))
+    value = np.fromiter(chain.from_iterable(row[1] for row in rows), dtype=float, count=int(lengths.sum()))
+    row_lower = np.fromiter((row[2] for row in rows), dtype=float, count=len(rows))
+    row_upper = np.fromiter((row[3] for row in rows), dtype=float, count=len(rows))
+    cost = np.zeros(columns)
+    for column, coefficient in relaxation.cost.items():
+        cost[column] += coefficient
+    column_lower = np.asarray(relaxation.column_lower, dtype=float)
+    column_upper = np.asarray(relaxation.column_upper, dtype=float)
+    given = np.asarray(duals, dtype=float)
+    given = np.where(np.isfinite(given), given, 0.0)
     best = -math.inf
     for sign in (1.0, -1.0):
-        reduced = [0.0] * len(relaxation.column_lower)
-        for column, value in relaxation.cost.items():
-            reduced[column] = value
-        total = 0.0
-        magnitude = 0.0
-        for (index, value, low, high), dual in zip(relaxation.rows, duals):
-            y = sign * dual if math.isfinite(dual) else 0.0
-            if (y > 0 and not math.isfinite(low)) or (y < 0 and not math.isfinite(high)) or y == 0:
-                continue
-            term = y * (low if y > 0 else high)
-            total += term
-            magnitude += abs(term)
-            for column, coefficient in zip(index, value):
-                reduced[column] -= y * coefficient
-        for column, r in enumerate(reduced):
-            if r == 0:
-                continue
-            edge = relaxation.column_lower[column] if r > 0 else relaxation.column_upper[column]
-            if not math.isfinite(edge):
-                total = -math.inf
-                break
-            total += r * edge
-            magnitude += abs(r * edge)
+        y = sign * given
+        usable = ((y > 0) & np.isfinite(row_lower)) | ((y < 0) & np.isfinite(row_upper))
+        y = np.where(usable, y, 0.0)
+        row_terms = y * np.where(usable, np.where(y > 0, row_lower, row_upper), 0.0)
+        reduced = cost - np.bincount(index, weights=value * np.repeat(y, lengths), minlength=columns)
+        moving = reduced != 0
+        edge = np.where(moving, np.where(reduced > 0, column_lower, column_upper), 0.0)
+        if not np.isfinite(edge).all():
+            continue  # a cost that no column bound holds: no bound from these duals
+        column_terms = reduced * edge
+        total = float(row_terms.sum() + column_terms.sum())
+        magnitude = float(np.abs(row_terms).sum() + np.abs(column_terms).sum())
         best = max(best, total - 1e-9 * magnitude - 1e-9)
     return best
 
