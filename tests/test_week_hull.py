@@ -14,6 +14,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from ortools.sat.python import cp_model
 
 from benchmarks.generate import generate
@@ -248,6 +249,43 @@ def test_the_bound_from_duals_holds_whatever_the_duals():
     for dual in (0.0, 0.3, 2.0, -1.0, 5.0):
         assert safe_lower_bound(relaxation, [dual]) <= 1.0 + 1e-9
 
+
+
+@st.composite
+def small_lps(draw) -> LinearRelaxation:
+    """An LP of a few columns with finite bounds and rows of either kind (some with an infinite side,
+    some columns repeated in a row)."""
+    columns = draw(st.integers(1, 5))
+    lower = [float(draw(st.integers(-2, 1))) for _ in range(columns)]
+    upper = [low + draw(st.integers(0, 3)) for low in lower]
+    cost = {c: float(draw(st.integers(-3, 3))) for c in range(columns)}
+    rows = []
+    for _ in range(draw(st.integers(0, 5))):
+        index = draw(st.lists(st.integers(0, columns - 1), min_size=1, max_size=4))
+        value = [float(draw(st.sampled_from([-2, -1, 1, 2]))) for _ in index]
+        low = draw(st.sampled_from([-math.inf, -1.0, 0.0, 1.0]))
+        rows.append((index, value, low, draw(st.sampled_from([math.inf, 2.0, max(low, 0.0)]))))
+    return LinearRelaxation(lower, upper, cost, rows)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(small_lps(), st.data())
+def test_no_duals_give_a_bound_above_the_lps_optimum_and_the_solvers_meet_it(relaxation, data):
+    import highspy
+
+    from iop_sched.lp_relaxation import _highs_model, _new_highs
+
+    highs = _new_highs()
+    highs.passModel(_highs_model(relaxation))
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return  # infeasible: any bound holds
+    optimum = highs.getInfo().objective_function_value
+    solved = RelaxationSolver().solve(relaxation, 10)
+    assert solved is not None and optimum - 1e-5 * (1 + abs(optimum)) <= solved <= optimum + 1e-7
+    duals = data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, -1.0, 3.0, math.nan, math.inf]),
+                               min_size=len(relaxation.rows), max_size=len(relaxation.rows)))
+    assert safe_lower_bound(relaxation, duals) <= optimum + 1e-7
 
 def run_tiers(monkeypatch, placed: Optional[int] = None, costs: Optional[int] = None,
               lp_until: Optional[float] = 0.0, tier_one: Optional[dict] = None, size: str = "medium",
