@@ -124,12 +124,24 @@ def week_graph(problem: Problem, patient_index: int, blocks: Iterable[int],
     days = sorted(by_day)
     choices = [_day_choices(problem, by_day[day]) for day in days]
 
+    caps = tuple(required[name] for name in topic_names)
+    # what each day's choice adds to the state: minutes, a day, the topics' counts (worked out once per choice,
+    # and each step once: the layers, the backward pass and the arcs ask for the same ones, ~555,000 times
+    # on network program 0, where recomputing them took ~4 s of its LP's Python, profiled)
+    effect = {choice: (sum(problem.blocks[b].minutes for b in choice), 1 if choice else 0,
+                       tuple(sum(1 for b in choice if problem.blocks[b].topic == name) for name in topic_names))
+              for layer_choices in choices for choice in layer_choices}
+    steps: dict[tuple[State, tuple[int, ...]], State] = {}
+
     def step(state: State, choice: tuple[int, ...]) -> State:
-        minutes, used, counts = state
-        return (min(need, minutes + sum(problem.blocks[b].minutes for b in choice)),
-                min(min_days, used + (1 if choice else 0)),
-                tuple(min(required[name], counts[i] + sum(1 for b in choice if problem.blocks[b].topic == name))
-                      for i, name in enumerate(topic_names)))
+        head = steps.get((state, choice))
+        if head is None:
+            minutes, used, counts = state
+            add_minutes, add_day, add_counts = effect[choice]
+            head = steps[state, choice] = (min(need, minutes + add_minutes), min(min_days, used + add_day),
+                                           tuple(min(cap, count + added)
+                                                 for cap, count, added in zip(caps, counts, add_counts)))
+        return head
 
     def complete(state: State) -> bool:
         minutes, used, counts = state
