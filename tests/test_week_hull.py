@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from ortools.sat.python import cp_model
@@ -241,6 +242,23 @@ def test_clauses_implications_and_negated_literals_keep_their_meaning_in_the_lp(
     # x + y <= 1 with x <= y <= z: the best is y = z = 1, x = 0 (or x = y = 1/2, z = 1): -2
     assert math.isclose(value, -2.0, abs_tol=1e-6)
 
+
+def test_a_model_that_cannot_be_written_for_its_lp_is_an_error_naming_the_file(monkeypatch, tmp_path):
+    """The LP reads the model from a temporary file (`plain_proto`); where none can be written the LP's
+    thread records the error (`BoundsBeside.errors`) and the schedule goes on without that bound."""
+    import contextlib
+
+    from iop_sched import lp_relaxation
+
+    model = cp_model.CpModel()
+    x = model.new_bool_var("x")
+    model.minimize(-x)
+    assert lp_relaxation.plain_proto(model).variables[0].domain == [0, 1]
+    missing = tmp_path / "gone"
+    monkeypatch.setattr(lp_relaxation.tempfile, "TemporaryDirectory",
+                        lambda **options: contextlib.nullcontext(str(missing)))
+    with pytest.raises(OSError, match="gone"):
+        model_relaxation(model)
 
 def test_the_bound_from_duals_holds_whatever_the_duals():
     """min x + y with x + y >= 1 is 1: the dual 1 proves it; any other dual proves less, never more."""
