@@ -247,8 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve_parser = commands.add_parser("solve", help="solve a problem document, write schedule.json and calendars")
     solve_parser.add_argument("problem", help="problem document (iop-sched/1 JSON)")
     solve_parser.add_argument("--out", required=True, help="folder for schedule.json and calendars/ (replaced whole)")
-    solve_parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help="seconds for the solver, every tier included; the reasons for unplaced "
-                              "patients take a few seconds more (docs/format.md)")
+    solve_parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT,
+                              help="seconds for the solver, every tier included; the reasons for unplaced "
+                                   "patients take a few seconds more (docs/format.md)")
     solve_parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="CP-SAT workers (default: pinned portfolios per tier)")
     solve_parser.add_argument("--seed", type=int, default=0, help="CP-SAT random seed")
     solve_parser.add_argument("--quiet", action="store_true", help="no live progress")

@@ -260,13 +260,13 @@ def test_a_model_that_cannot_be_written_for_its_lp_is_an_error_naming_the_file(m
     with pytest.raises(OSError, match="gone"):
         model_relaxation(model)
 
+
 def test_the_bound_from_duals_holds_whatever_the_duals():
     """min x + y with x + y >= 1 is 1: the dual 1 proves it; any other dual proves less, never more."""
     relaxation = LinearRelaxation([0.0, 0.0], [1.0, 1.0], {0: 1.0, 1: 1.0}, [([0, 1], [1.0, 1.0], 1.0, math.inf)])
     assert math.isclose(safe_lower_bound(relaxation, [1.0]), 1.0, abs_tol=1e-6)
     for dual in (0.0, 0.3, 2.0, -1.0, 5.0):
         assert safe_lower_bound(relaxation, [dual]) <= 1.0 + 1e-9
-
 
 
 @st.composite
@@ -304,6 +304,7 @@ def test_no_duals_give_a_bound_above_the_lps_optimum_and_the_solvers_meet_it(rel
     duals = data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, -1.0, 3.0, math.nan, math.inf]),
                                min_size=len(relaxation.rows), max_size=len(relaxation.rows)))
     assert safe_lower_bound(relaxation, duals) <= optimum + 1e-7
+
 
 def run_tiers(monkeypatch, placed: Optional[int] = None, costs: Optional[int] = None,
               lp_until: Optional[float] = 0.0, tier_one: Optional[dict] = None, size: str = "medium",
