@@ -29,11 +29,13 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
   `iop_sched.floors`, and three rounds took most of the costs tier's seconds.
 - Per size: on programs of `PLACED_BOUND_PAIRS` eligible pairs, an LP with every patient's week
   whole (`iop_sched.week_hull`, HiGHS) bounds the number placed, solved beside tier 1's search
-  (which stops once its count meets the bound: tier 1 is then proven), and the model's LP bounds the
-  costs tier, beside the searches after tier 1, each when enough time is left for it. On large
-  programs the first is the optimum or one above it (500 / 527 / 530), where CP-SAT's own bound stays
-  at 512-580; the costs tier's bound goes from 0 to ~72 % of its value. Not on independent parts
-  (a program of one part only).
+  (which stops once its count meets the bound: tier 1 is then proven), and on programs of
+  `COSTS_BOUND_PAIRS` the model's LP bounds the costs tier, beside the searches after tier 1, each
+  when enough time is left for it. On large programs the first is the optimum or one above it
+  (500 / 527 / 530), where CP-SAT's own bound stays at 512-580, and on medium ones it proves the
+  optimum as soon as the search finds it (program 0: median 3.3 s against 5.6 s); the costs tier's
+  bound goes from 0 to ~72 % of its value on large programs. Not on independent parts (a program of
+  one part only).
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
   workers; `extra_parameters` override any parameter in every tier.
 - Per size: the time is shared out tier by tier (`tier_share`): tier 1 takes 70 % of it below
@@ -88,15 +90,20 @@ LARGE_PROGRAM_PRESOLVE = {"max_presolve_iterations": 1}
 #: three, the costs tier sometimes had no time to better the wishes tier's schedule (81,710 against ~67,000).
 LOWER_TIERS_LNS_PAIRS = 10_000
 LOWER_TIERS_LNS = {"use_lns_only": True, "max_presolve_iterations": 1}
-#: Per size: the LP bounds of `iop_sched.week_hull` run on programs with this many eligible pairs, when
-#: the time left is enough for them (`tier_runner.lp_seconds_needed`). Large programs (~13,000-16,000)
-#: take 4-6 s for each alone, and CP-SAT's own bound on tier 1 stays 3-15 % above the optimum there.
-#: Medium ones (~2,100-2,400) take ~1 s, but CP-SAT proves them in 1-9 s anyway (beside tier 1 the LP
-#: made their proofs no faster: six solver seeds each, medians 2.75/4.32/0.81 s without it,
-#: 2.49/4.74/1.19 s with it), and its bound on the costs tier is better than the LP's. Network programs
-#: (~47,000-53,000) take 27 s (placed) and 21 s (costs) alone, ~500 MB (program 0); the cap keeps
-#: larger ones out.
-PLACED_BOUND_PAIRS = range(5_000, 60_001)
+#: Per size: the LP bound of `iop_sched.week_hull` on patients placed runs on programs with this many
+#: eligible pairs, when the time left is enough for it (`tier_runner.lp_seconds_needed`). Large programs
+#: (~13,000-16,000) take 4-6 s for it alone, and CP-SAT's own bound on tier 1 stays 3-15 % above the
+#: optimum there. Medium ones (~2,100-2,700) take ~0.5 s on HiGHS, and tier 1 is proven as soon as its
+#: search finds the LP's bound: medium program 0 (LP 138, the optimum), tier 1 alone, solver seeds 0-5,
+#: proven at 2.6-4.2 s (median 3.3 s) against 4.2-6.4 s (5.6 s) without it; programs 1 (LP 133, optimum
+#: 132) and 2 no slower (medians 7.9/1.5 s against 8.2/1.9 s). (On CLP, ~1 s, it had made them no faster:
+#: medians 2.49/4.74/1.19 s against 2.75/4.32/0.81 s.) Small programs (~250-300) are proven in a fraction of a second by CP-SAT alone. Network
+#: programs (~47,000-53,000) take 27 s alone, ~500 MB (program 0); the cap keeps larger ones out.
+PLACED_BOUND_PAIRS = range(1_000, 60_001)
+#: Per size: the LP bound on the costs tier (the model's LP with the number placed held) runs on programs
+#: with this many eligible pairs: 4.1-5.0 s alone on large programs, 21 s on network program 0. On medium
+#: ones CP-SAT's own bound on that tier is better than the LP's (13,925 against 13,234 on medium 0).
+COSTS_BOUND_PAIRS = range(5_000, 60_001)
 #: Share of the remaining budget a tier may use when later tiers still wait (`tier_share`).
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
 #: Per size: below `LARGE_PROGRAM_PAIRS` eligible pairs tier 1 takes this share instead. On large programs its
@@ -208,13 +215,16 @@ def solve_model(
     variables = schedule_model.variables
     outcome = SolveOutcome(schedule_model)
     outcome.previous = earlier
-    per_tier = {tier: tier_parameters(tier, workers, seed, log, extra_parameters, len(variables.attend))
+    pairs = len(variables.attend)  # eligible (patient, block) pairs: the program's size
+    per_tier = {tier: tier_parameters(tier, workers, seed, log, extra_parameters, pairs)
                 for tier in tiers}
     outcome.parameters = {"time_limit": float(time_limit), "tiers": {str(t): p for t, p in per_tier.items()}}
 
     deadline = started + time_limit
+    lp_tiers = [tier for tier, window in ((TIER_PLACED, PLACED_BOUND_PAIRS), (TIER_COSTS, COSTS_BOUND_PAIRS))
+                if pairs in window]
     runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
-                        lp_bounds_until=deadline if len(variables.attend) in PLACED_BOUND_PAIRS else None)
+                        lp_bounds_until=deadline if lp_tiers else None, lp_tiers=lp_tiers)
     hint_empty_schedule(schedule_model)
     split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
     parts = independent_parts(problem, schedule_model.eligibility) if split else []
@@ -224,9 +234,9 @@ def solve_model(
         runner.lp_bounds_until = None  # tier 1 is the parts' sum here: no LP bounds (see PLACED_BOUND_PAIRS)
         solved = solve_parts(
             problem, schedule_model.eligibility, parts, split, more_tiers_follow=len(tiers) > len(split),
-            deadline=deadline, shares={tier: tier_share(tier, len(variables.attend)) for tier in TIER_BUDGET_SHARE},
+            deadline=deadline, shares={tier: tier_share(tier, pairs) for tier in TIER_BUDGET_SHARE},
             families=families, warm_start=warm_start,
-            parameters_for=lambda tier, pairs: tier_parameters(tier, workers, seed, log, extra_parameters, pairs),
+            parameters_for=lambda tier, part_pairs: tier_parameters(tier, workers, seed, log, extra_parameters, part_pairs),
             progress=progress, started=started)
         outcome.tiers.extend(solved.tiers)
         outcome.parameters["independent_parts"] = solved.described
@@ -250,7 +260,7 @@ def solve_model(
 
     for tier in tiers:
         remaining = max(0.05, deadline - time.monotonic())
-        share = 1.0 if tier == tiers[-1] else tier_share(tier, len(variables.attend))
+        share = 1.0 if tier == tiers[-1] else tier_share(tier, pairs)
         runner.solve_tier(tier, remaining * share, progress)
         if runner.stopped:
             break

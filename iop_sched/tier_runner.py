@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Collection, Optional
 
 from ortools.sat.python import cp_model
 
@@ -182,12 +182,14 @@ class TierRunner:
     """Solves one model's tiers in the order asked, keeping the latest complete schedule."""
 
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
-                 move_patients: bool = False, lp_bounds_until: Optional[float] = None):
+                 move_patients: bool = False, lp_bounds_until: Optional[float] = None,
+                 lp_tiers: Collection[int] = (TIER_PLACED, TIER_COSTS)):
         self.schedule_model = schedule_model
         #: when set, LP bounds (`iop_sched.week_hull`) run beside the searches until this moment: on patients
         #: placed from the start of tier 1's search (which stops once its count meets it), on the costs tier
         #: from the end of tier 1; `collect_lp_bounds` then takes each bound that ended in time
         self.lp_bounds_until = lp_bounds_until
+        self.lp_tiers = frozenset(lp_tiers)  # which of those two LPs run (each where it beats the search's bound)
         self.lp_bounds: dict[int, BoundsBeside] = {}  # per tier, the LP started for it
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
         #: tier solved before it counts changes, which the moves do not see)
@@ -261,7 +263,8 @@ class TierRunner:
     def _start_placed_lp(self, solver: cp_model.CpSolver) -> Optional[StopAtBound]:
         """Start the LP bound on patients placed beside tier 1's search (once), and what stops that search when
         its count meets the bound; None when there is no such LP."""
-        if self.lp_bounds_until is None or TIER_PLACED in self.lp_bounds or not self._lp_time_left(TIER_PLACED):
+        if (self.lp_bounds_until is None or TIER_PLACED not in self.lp_tiers or TIER_PLACED in self.lp_bounds
+                or not self._lp_time_left(TIER_PLACED)):
             return None
         problem, families, until = self.schedule_model.problem, self.schedule_model.families, self.lp_bounds_until
         stop = StopAtBound(solver)
@@ -273,7 +276,8 @@ class TierRunner:
     def _start_costs_lp(self) -> None:
         """Start the LP bound on the costs tier once, after tier 1, given the number tier 1 placed (when that
         tier is still to be solved). On networks only once the LP on patients placed has ended."""
-        if self.lp_bounds_until is None or TIER_COSTS in self.lp_bounds or TIER_COSTS not in self.parameters:
+        if (self.lp_bounds_until is None or TIER_COSTS not in self.lp_tiers or TIER_COSTS in self.lp_bounds
+                or TIER_COSTS not in self.parameters):
             return
         latest = self._last_index(TIER_PLACED)
         if latest < 0 or self.outcomes[latest].value is None or self._last_index(TIER_COSTS) >= 0:

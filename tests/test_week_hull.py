@@ -497,10 +497,12 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
 
     solve_module = importlib.import_module("iop_sched.solve")
     deadlines: list[Optional[float]] = []
+    lp_tiers: list[frozenset] = []
     original = TierRunner._start_placed_lp
 
     def recording(self, solver):
         deadlines.append(self.lp_bounds_until)
+        lp_tiers.append(self.lp_tiers)
         return original(self, solver)
 
     monkeypatch.setattr(TierRunner, "_start_placed_lp", recording)
@@ -508,8 +510,14 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
     assert deadlines and all(d is None for d in deadlines)      # a few pairs: below the window
     monkeypatch.setattr(solve_module, "PLACED_BOUND_PAIRS", range(1, 100))
     deadlines.clear()
+    lp_tiers.clear()
     solve_checked(two_sites(), time_limit=10, decompose=False)
     assert deadlines and all(d is not None for d in deadlines)  # in the window: the whole solve's deadline
+    assert set(lp_tiers) == {frozenset({TIER_PLACED})}           # below the costs LP's window (medium programs)
+    monkeypatch.setattr(solve_module, "COSTS_BOUND_PAIRS", range(1, 100))
+    lp_tiers.clear()
+    solve_checked(two_sites(), time_limit=10, decompose=False)
+    assert set(lp_tiers) == {frozenset({TIER_PLACED, TIER_COSTS})}
     deadlines.clear()
     solve_checked(two_sites(), time_limit=10)                   # two independent parts: no LP
     assert deadlines and all(d is None for d in deadlines)
@@ -686,6 +694,25 @@ def test_a_costs_tier_solved_before_tier_one_gets_no_lp_bound(monkeypatch):
     runner.lp_bounds[TIER_COSTS].wait(10.0)
     runner.collect_lp_bounds()
     assert (runner.outcomes[0].status, runner.outcomes[0].bound) == before
+
+
+def test_only_the_lps_the_runner_is_given_run(monkeypatch):
+    """Medium programs get the LP on patients placed and not the one on the costs tier (`solve.COSTS_BOUND_PAIRS`)."""
+    problem = problem_from_data(generate("medium", 0))
+    schedule_model = build_model(problem)
+    hint_first_come_first_served(problem, schedule_model, FAMILIES)
+    first = {"num_workers": 1, "use_lns_only": True, "random_seed": 0, "stop_after_first_solution": True}
+    for lp_tiers, expected in (((TIER_PLACED,), ["placed"]), ((TIER_PLACED, TIER_COSTS), ["placed", "costs"])):
+        calls: list[str] = []
+        monkeypatch.setattr(tier_runner, "placed_upper_bound", lambda *args: calls.append("placed"))
+        monkeypatch.setattr(tier_runner, "costs_lower_bound", lambda *args: calls.append("costs"))
+        runner = TierRunner(schedule_model, {TIER_PLACED: first, TIER_WISHES: first, TIER_COSTS: first},
+                            time.monotonic(), lp_bounds_until=time.monotonic() + 60, lp_tiers=lp_tiers)
+        for tier in (TIER_PLACED, TIER_WISHES, TIER_COSTS):
+            runner.solve_tier(tier, 30.0)
+        for beside in runner.lp_bounds.values():
+            beside.wait(10.0)
+        assert calls == expected
 
 
 def test_on_programs_past_the_side_by_side_size_the_costs_lp_waits_for_the_placed_one(monkeypatch):
