@@ -15,9 +15,10 @@ from `iop_sched.vtimezone`, so readers that trust it (Outlook, vobject, Radicale
 show the same times as readers that trust the zone's name.
 
 UIDs are a SHA-256 of what identifies the series (kind, program, block, owner),
-spelled in lowercase letters only: the same assignment written again keeps its
-UIDs, a patient id with a digit ("R101") can never show in one, and one of letters
-alone is avoided by a salt.
+spelled in lowercase letters only, then "@iop-sched": the same assignment written
+again keeps its UIDs, a patient id with a digit ("R101") can never show in one, one
+of letters alone is avoided by a salt, and the domain is left out of a program with
+a patient id it holds ("sched", "ed").
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     name"): only ids made of letters alone could be spelled, and the first salt that
     spells none of them, nor `avoid`, is taken. When no salt does (very many short
     ids, or an id of one letter), the letters are kept apart by '-' and those that are
-    ids on their own are left out, so no id of letters alone can be spelled.
+    ids on their own are left out, so no id of letters alone can be spelled. The
+    domain "@iop-sched" follows unless an id could be read in it (`_uid_domain`).
     """
     # the block's day and times too: a group moved to another time is a new series (a new UID), so no client
     # keeps the old time under the same UID with no SEQUENCE raised. Not its room: a re-plan (--from) finds a
@@ -188,14 +190,40 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     parts = [kind, problem.program.name, problem.program.start.isoformat(), block.id, block.day, block.start,
              block.end, *owner]
     banned = problem.letter_only_patient_ids | ({avoid.lower()} if avoid else frozenset())
+    ids = problem.lowercase_patient_ids | ({avoid.lower()} if avoid else frozenset())
+    domain, spanning = _uid_domain(ids)
+    unreadable = banned | spanning
     for salt in range(MAX_UID_SALTS):
         text = json.dumps(parts + ([salt] if salt else []), ensure_ascii=False)
-        letters = _letters(hashlib.sha256(text.encode("utf-8")).digest())
-        if not any(word in letters for word in banned):
-            return f"{letters}@{UID_DOMAIN}"
+        uid = _letters(hashlib.sha256(text.encode("utf-8")).digest()) + domain
+        if not any(word in uid for word in unreadable):
+            return uid
     alphabet = "".join(letter for letter in string.ascii_lowercase if letter not in banned) or string.ascii_lowercase
     digest = hashlib.sha256(json.dumps(parts + ["apart"], ensure_ascii=False).encode("utf-8")).digest()
-    return f"{'-'.join(_letters(digest, alphabet))}@{UID_DOMAIN}"
+    # No id is one letter of the alphabet, and none spans a separator it does not hold; only one with "@"
+    # could span the letters and the domain. (Ids holding every separator: the letters are written together.)
+    separator = next((mark for mark in UID_SEPARATORS if not any(mark in word for word in ids)), "")
+    uid = separator.join(_letters(digest, alphabet))
+    return uid if any(word in uid + domain for word in spanning) else uid + domain
+
+
+#: What keeps the letters of a UID apart when no salt avoids every id (`event_uid`): the first no id holds.
+UID_SEPARATORS = ("-", ".", "_", "~", "+", "=")
+
+
+@functools.lru_cache(maxsize=8)
+def _uid_domain(ids: frozenset[str]) -> tuple[str, frozenset[str]]:
+    """The domain after a UID's letters ("@iop-sched", or none when one of `ids` could be read in it), and
+    the ids that could be read across the letters and the domain (letters, "@", the domain's beginning)."""
+    domain = f"@{UID_DOMAIN}"
+    if any(word in domain for word in ids):
+        return "", frozenset()
+    spanning = set()
+    for word in ids:
+        before, at, after = word.partition("@")
+        if at and UID_DOMAIN.startswith(after) and before.isascii() and before.isalpha():
+            spanning.add(word)
+    return domain, frozenset(spanning)
 
 
 # ---------------------------------------------------------------- calendars

@@ -402,6 +402,11 @@ class Problem(StrictModel):
 
     # ---- derived look-ups (pure functions of the document) ----
     @cached_property
+    def lowercase_patient_ids(self) -> frozenset[str]:
+        """Every patient id, lower-cased: what no UID may be read to contain (`calendars.event_uid`)."""
+        return frozenset(p.id.lower() for p in self.patients)
+
+    @cached_property
     def letter_only_patient_ids(self) -> frozenset[str]:
         """Patient ids made of letters alone, lower-cased: the ones a string of letters could spell by chance."""
         return frozenset(p.id.lower() for p in self.patients if p.id.isascii() and p.id.isalpha())

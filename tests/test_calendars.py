@@ -370,7 +370,7 @@ def test_uid_changes_with_the_assignment_and_never_spells_the_patient_id():
     assert patient_uid == event_uid("patient", problem, elsewhere, "P0001", "2027-03-01", "2027-05-23", avoid="P0001")
     for letters_only_id in ("ab", "abc", "zq"):
         uid = event_uid("patient", problem, block, letters_only_id, avoid=letters_only_id)
-        assert letters_only_id not in uid.split("@")[0]
+        assert letters_only_id not in uid
 
 
 def test_no_uid_spells_any_patients_id():
@@ -381,13 +381,13 @@ def test_no_uid_spells_any_patients_id():
     problem = problem_from_data(data)
     for block in problem.blocks:
         for owner in ("P0001", *short_ids[:5]):
-            letters = event_uid("patient", problem, block, owner, "2027-03-01", "2027-05-23", avoid=owner).split("@")[0]
-            assert not any(pid in letters for pid in short_ids)
+            uid = event_uid("patient", problem, block, owner, "2027-03-01", "2027-05-23", avoid=owner)
+            assert not any(pid in uid for pid in short_ids)
     # every UID, not only a patient's own: the format says UIDs "carry no patient id or name"
     for block in problem.blocks:
         for kind, owner in (("clinician", ("ortiz",)), ("program", ())):
-            letters = event_uid(kind, problem, block, *owner).split("@")[0]
-            assert not any(pid in letters for pid in short_ids)
+            uid = event_uid(kind, problem, block, *owner)
+            assert not any(pid in uid for pid in short_ids)
 
 
 def test_no_uid_spells_a_patient_id_even_when_no_salt_avoids_them():
@@ -401,7 +401,29 @@ def test_no_uid_spells_a_patient_id_even_when_no_salt_avoids_them():
                             ("program", ())):
             uid = event_uid(kind, problem, block, *owner, avoid=owner[0] if kind == "patient" else "")
             assert uid == event_uid(kind, problem, block, *owner, avoid=owner[0] if kind == "patient" else "")
-            assert not any(pid in uid.split("@")[0] for pid in short_ids), uid
+            assert not any(pid in uid for pid in short_ids), uid
+
+
+SPELLED_APART = [first + second for first in "aeiou" for second in "abcdefghijklmnopqrstuvwxyz"] + ["q"]
+
+
+@pytest.mark.parametrize("ids", [["sched", "R77"], ["Ed"], ["d"], [f"{letter}@iop" for letter in "abcdefghijklmnopqrstuvwxyz"],
+                                 ["y@iop-sched"], ["a-b", "c.d"],
+                                 SPELLED_APART + [f"{letter}@iop" for letter in "abcdefghijklmnopqrstuvwxyz"],
+                                 # no salt avoids these: the letters are spelled apart, by neither "-" nor "."
+                                 SPELLED_APART + [f"{a}{separator}{b}" for separator in "-." for a in "bcdfg"
+                                                  for b in "bcdfghjklmnprstvwxyz"]])
+def test_no_uid_holds_a_patient_id_in_its_domain_or_across_its_separators(ids):
+    """The domain "@iop-sched" holds "sched", "ed", "d"...: left out then; ids with "@" or separators are avoided."""
+    data = problem_data()
+    data["patients"] += [{"id": pid} for pid in ids]
+    problem = problem_from_data(data)
+    for block in problem.blocks:
+        for kind, owner in (("patient", (ids[0], "2027-03-01", "2027-05-23")), ("clinician", ("ortiz",)), ("program", ())):
+            uid = event_uid(kind, problem, block, *owner, avoid=owner[0] if kind == "patient" else "")
+            assert not any(pid.lower() in uid for pid in ids), uid
+            assert uid == event_uid(kind, problem, block, *owner, avoid=owner[0] if kind == "patient" else "")
+    assert event_uid("program", problem_from_data(problem_data()), problem.blocks[0]).endswith("@iop-sched")
 
 
 # ---------------------------------------------------------------- occurrences and DST, two readers
