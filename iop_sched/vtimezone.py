@@ -225,7 +225,8 @@ def vtimezone_component(tzid: str, first: date, last: date) -> Timezone:
     Yearly-rule observances when the zone's transitions over that span follow
     rules; one STANDARD with the fixed offset when it has none; otherwise one
     observance per real transition after an initial one holding the offset at
-    the start of the span (never +00:00 from 1970: see below).
+    the start of the span (never +00:00 from 1970: see below), and, when the span
+    ends at +00:00, one after it that leaves +00:00.
     """
     zone = ZoneInfo(tzid)
     start = datetime.combine(first - MARGIN, time(0), tzinfo=timezone.utc)
@@ -263,4 +264,13 @@ def vtimezone_component(tzid: str, first: date, last: date) -> Timezone:
     for transition in transitions:
         component.add_component(_observance(transition.daylight, transition.local_onset,
                                             transition.offset_from, transition.offset_to, transition.name))
+    last = transitions[-1]
+    if last.offset_to == timedelta(0):
+        # Likewise at the other end (a span before 2000 ending at +00:00, as Britain's in the 1970s): after the
+        # span, where no event falls, the definition goes back to the offset before its last change.
+        before = transitions[-2] if len(transitions) > 1 else None
+        late_daylight = before.daylight if before is not None else not last.daylight
+        late_name = before.name if before is not None else ""
+        component.add_component(_observance(late_daylight, end.replace(tzinfo=None), timedelta(0),
+                                            last.offset_from, late_name))
     return component
