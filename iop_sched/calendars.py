@@ -176,21 +176,23 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     """A UID stable across runs for the same assignment, unique per kind, block (and its times) and owner.
 
     `owner` is what makes the series someone's (a clinician id; a patient id and
-    calendar dates). It is hashed, never written. No UID spells a patient id of the
-    program even by chance, in any calendar (the format: UIDs "carry no patient id or
-    name"): only ids made of letters alone could be spelled, and the first salt that
-    spells none of them, nor `avoid`, is taken. When no salt does (very many short
-    ids, or an id of one letter), the letters are kept apart by '-' and those that are
-    ids on their own are left out, so no id of letters alone can be spelled. The
-    domain "@iop-sched" follows unless an id could be read in it (`_uid_domain`).
+    calendar dates). It is hashed, never written. No UID spells a patient id or name of
+    the program even by chance, in any calendar (the format: UIDs "carry no patient id
+    or name"), whatever the case: only ids and names made of letters alone could be
+    spelled (a name of one word: "Bo"), and the first salt that spells none of them,
+    nor `avoid`, is taken. When no salt does (very many short ids, or an id of one
+    letter), the letters are kept apart by a separator no id holds and those that are
+    ids on their own are left out. The domain "@iop-sched" follows unless an id or
+    name could be read in it ("Ed"; `_uid_domain`).
     """
     # the block's day and times too: a group moved to another time is a new series (a new UID), so no client
     # keeps the old time under the same UID with no SEQUENCE raised. Not its room: a re-plan (--from) finds a
     # series by this UID, and one with nothing before the date goes on to another room under it.
     parts = [kind, problem.program.name, problem.program.start.isoformat(), block.id, block.day, block.start,
              block.end, *owner]
-    banned = problem.letter_only_patient_ids | ({avoid.lower()} if avoid else frozenset())
-    ids = problem.lowercase_patient_ids | ({avoid.lower()} if avoid else frozenset())
+    avoided = frozenset({avoid.lower()} if avoid else ())
+    banned = problem.letter_only_patient_ids | problem.letter_only_patient_names | avoided
+    ids = problem.lowercase_patient_ids | problem.letter_only_patient_names | avoided
     domain, spanning = _uid_domain(ids)
     unreadable = banned | spanning
     for salt in range(MAX_UID_SALTS):

@@ -407,6 +407,13 @@ class Problem(StrictModel):
         return frozenset(p.id.lower() for p in self.patients)
 
     @cached_property
+    def letter_only_patient_names(self) -> frozenset[str]:
+        """Patient names of one word of letters alone ("Bo", "Ed"), lower-cased: the only names a UID's
+        letters could spell by chance (`calendars.event_uid`)."""
+        return frozenset(p.name.strip().lower() for p in self.patients
+                         if p.name and p.name.strip().isascii() and p.name.strip().isalpha())
+
+    @cached_property
     def letter_only_patient_ids(self) -> frozenset[str]:
         """Patient ids made of letters alone, lower-cased: the ones a string of letters could spell by chance."""
         return frozenset(p.id.lower() for p in self.patients if p.id.isascii() and p.id.isalpha())

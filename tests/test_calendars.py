@@ -426,6 +426,19 @@ def test_no_uid_holds_a_patient_id_in_its_domain_or_across_its_separators(ids):
     assert event_uid("program", problem_from_data(problem_data()), problem.blocks[0]).endswith("@iop-sched")
 
 
+def test_no_uid_spells_a_patients_one_word_name():
+    """A name of one word ("Bo") could be spelled by a UID's letters by chance, and "Ed" is in "@iop-sched"."""
+    data = problem_data()
+    names = ["Bo", "Ed", "Al", "Jo", "Vi", "Ty", "Cy", "Di"]
+    data["patients"] += [{"id": f"R{k}", "name": name} for k, name in enumerate(names)]
+    data["patients"][0]["name"] = " Li "
+    problem = problem_from_data(data)
+    for block in problem.blocks:
+        for kind, owner in (("patient", ("R0", "2027-03-01", "2027-05-23")), ("clinician", ("ortiz",)), ("program", ())):
+            uid = event_uid(kind, problem, block, *owner, avoid=owner[0] if kind == "patient" else "")
+            assert not any(name.lower() in uid for name in names + ["li"]), uid
+
+
 # ---------------------------------------------------------------- occurrences and DST, two readers
 
 
@@ -440,6 +453,10 @@ DST_CASES = [
     # +00:00 a year before the start (Ramadan): a definition that looks like UTC over 2000-2020 is
     # not used by vobject, which then reads the zone's name without its offsets
     ("Africa/Casablanca", "2027-03-01", date(2027, 3, 14)),
+    # +00:00 from the last change of a definition written change by change (the British rules of the 1970s):
+    # over 2000-2020 it would look like UTC to vobject as well
+    ("Europe/London", "1978-09-04", date(1978, 10, 29)),
+    ("Europe/Lisbon", "1980-09-01", date(1980, 9, 28)),
 ]
 
 
