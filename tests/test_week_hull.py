@@ -698,7 +698,7 @@ def test_a_costs_tier_solved_before_tier_one_gets_no_lp_bound(monkeypatch):
 
 def test_only_the_lps_the_runner_is_given_run(monkeypatch):
     """Medium programs get the LP on patients placed and not the one on the costs tier (`solve.COSTS_BOUND_PAIRS`)."""
-    problem = problem_from_data(generate("medium", 0))
+    problem = problem_from_data(generate("small", 0))
     schedule_model = build_model(problem)
     hint_first_come_first_served(problem, schedule_model, FAMILIES)
     first = {"num_workers": 1, "use_lns_only": True, "random_seed": 0, "stop_after_first_solution": True}
