@@ -192,8 +192,10 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
              block.end, *owner]
     avoided = frozenset({avoid.lower()} if avoid else ())
     banned = problem.letter_only_patient_ids | problem.letter_only_patient_names | avoided
-    ids = problem.lowercase_patient_ids | problem.letter_only_patient_names | avoided
-    domain, spanning = _uid_domain(ids)
+    domain, spanning = _uid_domain(problem.lowercase_patient_ids_and_names)
+    if avoided and avoid.lower() not in problem.lowercase_patient_ids:  # (a patient no longer in the program)
+        avoided_domain, avoided_spanning = _uid_domain(avoided)
+        domain, spanning = min(domain, avoided_domain, key=len), spanning | avoided_spanning
     unreadable = banned | spanning
     for salt in range(MAX_UID_SALTS):
         text = json.dumps(parts + ([salt] if salt else []), ensure_ascii=False)
@@ -204,6 +206,7 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     digest = hashlib.sha256(json.dumps(parts + ["apart"], ensure_ascii=False).encode("utf-8")).digest()
     # No id is one letter of the alphabet, and none spans a separator it does not hold; only one with "@"
     # could span the letters and the domain. (Ids holding every separator: the letters are written together.)
+    ids = problem.lowercase_patient_ids_and_names | avoided
     separator = next((mark for mark in UID_SEPARATORS if not any(mark in word for word in ids)), "")
     uid = separator.join(_letters(digest, alphabet))
     return uid if any(word in uid + domain for word in spanning) else uid + domain

@@ -407,6 +407,11 @@ class Problem(StrictModel):
         return frozenset(p.id.lower() for p in self.patients)
 
     @cached_property
+    def lowercase_patient_ids_and_names(self) -> frozenset[str]:
+        """`lowercase_patient_ids` and `letter_only_patient_names` together (one object: `calendars` caches by it)."""
+        return self.lowercase_patient_ids | self.letter_only_patient_names
+
+    @cached_property
     def letter_only_patient_names(self) -> frozenset[str]:
         """Patient names of one word of letters alone ("Bo", "Ed"), lower-cased: the only names a UID's
         letters could spell by chance (`calendars.event_uid`)."""
