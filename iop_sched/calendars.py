@@ -193,9 +193,9 @@ def event_uid(kind: str, problem: Problem, block: Block, *owner: str, avoid: str
     avoided = frozenset({avoid.lower()} if avoid else ())
     banned = problem.letter_only_patient_ids | problem.letter_only_patient_names | avoided
     domain, spanning = _uid_domain(problem.lowercase_patient_ids_and_names)
-    if avoided and avoid.lower() not in problem.lowercase_patient_ids:  # (a patient no longer in the program)
+    if not avoided <= problem.lowercase_patient_ids_and_names:  # (a patient no longer in the program)
         avoided_domain, avoided_spanning = _uid_domain(avoided)
-        domain, spanning = min(domain, avoided_domain, key=len), spanning | avoided_spanning
+        domain, spanning = domain if avoided_domain else "", spanning | avoided_spanning
     unreadable = banned | spanning
     for salt in range(MAX_UID_SALTS):
         text = json.dumps(parts + ([salt] if salt else []), ensure_ascii=False)

@@ -402,14 +402,10 @@ class Problem(StrictModel):
 
     # ---- derived look-ups (pure functions of the document) ----
     @cached_property
-    def lowercase_patient_ids(self) -> frozenset[str]:
-        """Every patient id, lower-cased: what no UID may be read to contain (`calendars.event_uid`)."""
-        return frozenset(p.id.lower() for p in self.patients)
-
-    @cached_property
     def lowercase_patient_ids_and_names(self) -> frozenset[str]:
-        """`lowercase_patient_ids` and `letter_only_patient_names` together (one object: `calendars` caches by it)."""
-        return self.lowercase_patient_ids | self.letter_only_patient_names
+        """Every patient id, lower-cased, and `letter_only_patient_names`: what no UID may be read to contain
+        (`calendars.event_uid`; one object per program, which it caches by)."""
+        return frozenset(p.id.lower() for p in self.patients) | self.letter_only_patient_names
 
     @cached_property
     def letter_only_patient_names(self) -> frozenset[str]:
