@@ -333,13 +333,31 @@ class RelaxationSolver:
     def solve(self, relaxation: LinearRelaxation, seconds: float) -> Optional[float]:
         """The safe bound from the LP's duals within `seconds` (from whatever duals HiGHS has when its time
         runs out: valid, if weak); None when cancelled or without duals."""
+        answer = self._run(relaxation, seconds, vertex=False)
+        return None if answer is None else answer[0]
+
+    def solve_vertex(self, relaxation: LinearRelaxation, seconds: float) -> Optional[tuple[float, np.ndarray]]:
+        """The safe bound and an optimal vertex's column values (crossover after the interior point: a vertex
+        has few columns above 0, which is what `week_hull.placed_relaxation` needs); None when cancelled,
+        without duals, or without a vertex in time."""
+        answer = self._run(relaxation, seconds, vertex=True)
+        if answer is None or answer[1] is None:
+            return None
+        return answer[0], answer[1]
+
+    def _run(self, relaxation: LinearRelaxation, seconds: float,
+             vertex: bool) -> Optional[tuple[float, Optional[np.ndarray]]]:
+        """The safe bound and (`vertex`: only from an optimal basis) the column values."""
         import highspy
 
         if self.cancelled or seconds <= 0:
             return None
         highs = _new_highs()
         highs.setOptionValue("time_limit", float(seconds))
+        if vertex:
+            highs.setOptionValue("run_crossover", "on")
         highs.passModel(_highs_model(relaxation))
+
         def on_iteration(kind, message, data_out, data_in, user_data) -> None:  # noqa: ANN001 - HiGHS's
             if data_in is not None and self._cancelled.is_set():
                 data_in.user_interrupt = True
@@ -350,8 +368,14 @@ class RelaxationSolver:
         highs.run()
         if self.cancelled:
             return None
-        duals = highs.getSolution().row_dual
+        solution = highs.getSolution()
+        duals = solution.row_dual
         if len(duals) != len(relaxation.rows):
             return None  # stopped before it had duals (time limit, interrupted)
         bound = safe_lower_bound(relaxation, list(duals))
-        return bound if math.isfinite(bound) else None
+        if not math.isfinite(bound):
+            return None
+        values = None
+        if vertex and highs.getModelStatus() == highspy.HighsModelStatus.kOptimal and highs.getBasis().valid:
+            values = np.asarray(solution.col_value, dtype=float)
+        return bound, values

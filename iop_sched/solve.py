@@ -105,6 +105,12 @@ PLACED_BOUND_PAIRS = range(1_000, 60_001)
 #: with this many eligible pairs: 4.1-5.0 s alone on large programs, 21 s on network program 0. On medium
 #: ones CP-SAT's own bound on that tier is better than the LP's (13,925 against 13,234 on medium 0).
 COSTS_BOUND_PAIRS = range(5_000, 60_001)
+#: Per size: on programs with this many eligible pairs tier 1 first waits for the LP on patients placed and
+#: searches only the pairs an optimal vertex of it uses (`TierRunner(lp_guided=True)`); the whole model's search
+#: follows, from that schedule, unless it met the LP's bound. Medium programs 0 / 1 / 2, tier 1 alone, solver seeds
+#: 0-5: see benchmarks/RESULTS.md, fifteenth session. Large programs (~13,000-16,000 pairs) are left out: there the
+#: support's search ends at 498-499 of 500 (program 0), no sooner than the whole model's search.
+LP_GUIDED_PAIRS = range(1_000, 10_000)
 #: Share of the remaining budget a tier may use when later tiers still wait (`tier_share`).
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
 #: Per size: below `LARGE_PROGRAM_PAIRS` eligible pairs tier 1 takes this share instead. On large programs its
@@ -225,7 +231,8 @@ def solve_model(
     lp_tiers = [tier for tier, window in ((TIER_PLACED, PLACED_BOUND_PAIRS), (TIER_COSTS, COSTS_BOUND_PAIRS))
                 if pairs in window]
     runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
-                        lp_bounds_until=deadline if lp_tiers else None, lp_tiers=lp_tiers)
+                        lp_bounds_until=deadline if lp_tiers else None, lp_tiers=lp_tiers,
+                        lp_guided=pairs in LP_GUIDED_PAIRS)
     hint_empty_schedule(schedule_model)
     split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
     parts = independent_parts(problem, schedule_model.eligibility) if split else []

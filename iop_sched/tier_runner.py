@@ -19,8 +19,9 @@ from ortools.sat.python import cp_model
 from .constraints import continuity, symmetry, wishes
 from .floors import wishes_floor
 from .model import MAXIMISED_TIERS, TIER_COSTS, TIER_NAMES, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
+from .lp_relaxation import RelaxationSolver
 from .schema import Problem
-from .week_hull import BoundsBeside, costs_lower_bound, placed_upper_bound
+from .week_hull import BoundsBeside, PlacedRelaxation, costs_lower_bound, placed_relaxation, placed_upper_bound
 
 Progress = Callable[[dict], None]
 
@@ -44,6 +45,11 @@ MOVES_COMPLETION_SHARE = 0.15
 #: CP-SAT workers each takes about twice as long; time grows as pairs ** ~1.3.
 LP_SECONDS_AT_15000_PAIRS = {TIER_PLACED: 10.0, TIER_COSTS: 8.0}
 LP_SECONDS_GROWTH = 1.3
+#: With `lp_guided`, tier 1 waits up to this share of its seconds for its LP, then searches the LP's support for up
+#: to `GUIDE_SEARCH_SHARE` of them (medium programs: the LP ends at ~0.6 s, the support's search meets the bound
+#: within ~0.5 s where it is the optimum, and proves its own optimum within 1-2 s where it is not).
+GUIDE_WAIT_SHARE = 0.25
+GUIDE_SEARCH_SHARE = 0.1
 #: above this many pairs (networks) the costs LP waits for the one on patients placed to end: side by side on
 #: network program 0 (300-s run) the costs bound ended but the one on patients placed did not
 SIDE_BY_SIDE_PAIRS = 30_000
@@ -82,12 +88,14 @@ class ProgressReporter(cp_model.CpSolverSolutionCallback):
     """
 
     def __init__(self, tier: int, progress: Optional[Progress], started: float,
-                 stop: Optional["StopAtBound"] = None):
+                 stop: Optional["StopAtBound"] = None, bound: Optional[int] = None):
         super().__init__()
         self._tier, self._progress, self._started, self._stop = tier, progress, started, stop
         self._sign = -1 if tier in MAXIMISED_TIERS else 1
         self._value: Optional[float] = None
-        self._bound: Optional[float] = None
+        self._bound: Optional[float] = bound
+        #: a search over part of the model reports the whole program's bound (`bound`), not its own
+        self._own_bound = bound is None
 
     def _report(self, event: str) -> None:
         if self._progress is not None:
@@ -96,7 +104,8 @@ class ProgressReporter(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         self._value = self._sign * self.objective_value
-        self._bound = self._sign * self.best_objective_bound
+        if self._own_bound:
+            self._bound = self._sign * self.best_objective_bound
         self._report("solution")
         if self._stop is not None:
             self._stop.on_value(int(round(self._value)))
@@ -183,7 +192,7 @@ class TierRunner:
 
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
                  move_patients: bool = False, lp_bounds_until: Optional[float] = None,
-                 lp_tiers: Collection[int] = (TIER_PLACED, TIER_COSTS)):
+                 lp_tiers: Collection[int] = (TIER_PLACED, TIER_COSTS), lp_guided: bool = False):
         self.schedule_model = schedule_model
         #: when set, LP bounds (`iop_sched.week_hull`) run beside the searches until this moment: on patients
         #: placed from the start of tier 1's search (which stops once its count meets it), on the costs tier
@@ -191,6 +200,9 @@ class TierRunner:
         self.lp_bounds_until = lp_bounds_until
         self.lp_tiers = frozenset(lp_tiers)  # which of those two LPs run (each where it beats the search's bound)
         self.lp_bounds: dict[int, BoundsBeside] = {}  # per tier, the LP started for it
+        #: tier 1 first waits for its LP and searches the pairs an optimal vertex of it uses (`_search_lp_support`)
+        self.lp_guided = lp_guided
+        self._placed_guide: Optional[PlacedRelaxation] = None  # set by the LP's thread
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
         #: tier solved before it counts changes, which the moves do not see)
         self.move_patients = move_patients and wishes.add in schedule_model.families
@@ -217,6 +229,15 @@ class TierRunner:
         stop = None
         if tier == TIER_PLACED:
             stop = self._start_placed_lp(solver)
+            guided = self._search_lp_support(expression, seconds, progress) if stop is not None and self.lp_guided else None
+            if guided is not None:  # it met the LP's bound: proven, no search of the whole model needed
+                self.best = guided
+                value = int(round(guided.objective_value))
+                self.outcomes.append(TierOutcome(tier, "optimal", -value, -value, time.monotonic() - tier_started))
+                model.add(expression <= value)
+                hint_complete_solution(model, guided)
+                return
+            solver.parameters.max_time_in_seconds = max(0.05, seconds - (time.monotonic() - tier_started))
         else:
             self._start_costs_lp()
         callback = ProgressReporter(tier, progress, self.started, stop) if progress or stop else None
@@ -268,10 +289,53 @@ class TierRunner:
             return None
         problem, families, until = self.schedule_model.problem, self.schedule_model.families, self.lp_bounds_until
         stop = StopAtBound(solver)
-        self.lp_bounds[TIER_PLACED] = BoundsBeside(
-            [(TIER_PLACED, lambda lp_solver: placed_upper_bound(problem, families, until - time.monotonic(), lp_solver))],
-            on_bound=stop.on_bound)
+
+        def guide(lp_solver: RelaxationSolver) -> Optional[int]:
+            self._placed_guide = placed_relaxation(problem, families, until - time.monotonic(), lp_solver)
+            return None if self._placed_guide is None else self._placed_guide.bound
+
+        compute = guide if self.lp_guided else (
+            lambda lp_solver: placed_upper_bound(problem, families, until - time.monotonic(), lp_solver))
+        self.lp_bounds[TIER_PLACED] = BoundsBeside([(TIER_PLACED, compute)], on_bound=stop.on_bound)
         return stop
+
+    def _search_lp_support(self, expression: cp_model.LinearExprT, seconds: float,
+                           progress: Optional[Progress]) -> Optional[cp_model.CpSolver]:
+        """Tier 1's first stage with `lp_guided`: wait for the LP on patients placed, then search only the pairs
+        an optimal vertex of it uses (`week_hull.PlacedRelaxation`). Returns that search when its count meets
+        the LP's bound (tier 1 is then proven); otherwise hints its schedule to the whole model's search when it
+        places more than the hint there, and returns None.
+
+        Why: where the LP's bound is the optimum, the whole model's search spends most of tier 1 finding the
+        last few patients; over a third of the pairs the same count is found in a fraction of that time
+        (benchmarks/RESULTS.md, fifteenth session). The pairs the vertex uses whole stay fixed too.
+        """
+        lp = self.lp_bounds[TIER_PLACED]
+        if not lp.wait(GUIDE_WAIT_SHARE * seconds) or self._placed_guide is None:
+            return None  # the LP goes on beside the whole model's search, as without a guide
+        guide, model, variables = self._placed_guide, self.schedule_model.model, self.schedule_model.variables
+        restricted = model.clone()
+        for key, var in variables.attend.items():
+            if key not in guide.support or key in guide.settled:
+                fixed = 1 if key in guide.settled else 0
+                domain = restricted.proto.variables[var.index].domain  # a Boolean's: [0, 1]
+                domain[0] = domain[1] = fixed
+        searcher = cp_model.CpSolver()
+        apply_parameters(searcher, self.parameters[TIER_PLACED])
+        searcher.parameters.max_time_in_seconds = max(0.05, GUIDE_SEARCH_SHARE * seconds)
+        stop = StopAtBound(searcher)
+        stop.on_bound(TIER_PLACED, guide.bound)
+        code = searcher.solve(restricted, ProgressReporter(TIER_PLACED, progress, self.started, stop, guide.bound))
+        stop.close()
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        placed = -int(round(searcher.objective_value))
+        if placed == guide.bound:  # (above it the LP is wrong and proves nothing: the whole model is searched)
+            return searcher
+        hinted = dict(zip(model.proto.solution_hint.vars, model.proto.solution_hint.values))
+        if placed > sum(hinted.get(var.index, 0) for var in variables.placed):
+            hint_complete_solution(model, searcher)
+        return None
 
     def _start_costs_lp(self) -> None:
         """Start the LP bound on the costs tier once, after tier 1, given the number tier 1 placed (when that

@@ -29,7 +29,8 @@ from iop_sched.tier_runner import (TierRunner, hint_empty_schedule,
 from iop_sched.week_alone import week_alone_model
 from iop_sched.lp_relaxation import (LinearRelaxation, RelaxationSolver, merge_interchangeable, model_relaxation,
                                     safe_lower_bound)
-from iop_sched.week_hull import BoundsBeside, costs_lower_bound, identical_weeks, placed_upper_bound, week_graph
+from iop_sched.week_hull import (BoundsBeside, PlacedRelaxation, costs_lower_bound, identical_weeks, placed_relaxation,
+                                 placed_upper_bound, week_graph)
 
 from programs import block, build, patient, program_dict
 from test_properties import programs
@@ -500,9 +501,12 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
     lp_tiers: list[frozenset] = []
     original = TierRunner._start_placed_lp
 
+    guided: list[bool] = []
+
     def recording(self, solver):
         deadlines.append(self.lp_bounds_until)
         lp_tiers.append(self.lp_tiers)
+        guided.append(self.lp_guided)
         return original(self, solver)
 
     monkeypatch.setattr(TierRunner, "_start_placed_lp", recording)
@@ -518,6 +522,11 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
     lp_tiers.clear()
     solve_checked(two_sites(), time_limit=10, decompose=False)
     assert set(lp_tiers) == {frozenset({TIER_PLACED, TIER_COSTS})}
+    assert not any(guided)                                      # below the guide's window (`LP_GUIDED_PAIRS`)
+    monkeypatch.setattr(solve_module, "LP_GUIDED_PAIRS", range(1, 100))
+    guided.clear()
+    solve_checked(two_sites(), time_limit=10, decompose=False)
+    assert guided and all(guided)
     deadlines.clear()
     solve_checked(two_sites(), time_limit=10)                   # two independent parts: no LP
     assert deadlines and all(d is None for d in deadlines)
@@ -735,3 +744,81 @@ def test_on_programs_past_the_side_by_side_size_the_costs_lp_waits_for_the_place
     assert list(waiting.lp_bounds) == [TIER_PLACED]  # the placed LP never ended: no costs LP beside it
     release.set()
     waiting.collect_lp_bounds()
+
+
+def test_the_placed_relaxation_gives_the_bound_and_the_pairs_a_vertex_uses():
+    """The vertex's support is a part of the eligible pairs (the guide's search is smaller than the model); the
+    pairs used whole are among them; identical patients merged in the LP share their class's pairs."""
+    problem = problem_from_data(generate("medium", 0))
+    guide = placed_relaxation(problem, FAMILIES, 30)
+    assert guide is not None and guide.bound == placed_upper_bound(problem, FAMILIES, 30)
+    eligible = set(build_model(problem).variables.attend)
+    assert guide.settled and guide.settled <= guide.support and len(guide.support) < len(eligible) / 2
+    assert guide.support <= eligible
+    import iop_sched.week_hull as week_hull
+
+    _, lp_model, copies = week_hull._tier_relaxation(problem, FAMILIES, TIER_PLACED, 0, time.monotonic() + 30, None, True)
+    blocks_of_patient = lp_model.eligibility.blocks_of_patient
+    merged = [members for members in identical_weeks(problem, blocks_of_patient, True) if copies[members[0]] > 1]
+    assert merged
+    for members in merged:
+        used = {frozenset(b for b in blocks_of_patient[p] if (p, b) in guide.support) for p in members}
+        assert len(used) == 1
+        assert not any(p in members for p, b in guide.settled)  # their column is the class's: none is whole
+    cancelled = RelaxationSolver()
+    cancelled.cancel()
+    assert placed_relaxation(problem, FAMILIES, 30, cancelled) is None
+
+
+class CountingSolver(cp_model.CpSolver):
+    """Records which model each solve was of (the whole model or the guide's copy)."""
+
+    models: list = []
+
+    def solve(self, model, *args, **kwargs):
+        CountingSolver.models.append(model)
+        return super().solve(model, *args, **kwargs)
+
+
+def guided_tier_one(monkeypatch, guide_for) -> tuple[TierRunner, list, list]:
+    """Tier 1 of small program 0 with `lp_guided`, the LP standing in as `guide_for(optimum, optimal week)`;
+    which models CP-SAT was asked to solve (True: the whole one), and the progress events."""
+    problem = problem_from_data(generate("small", 0))
+    parameters = {TIER_PLACED: {"num_workers": 2, "random_seed": 0}}
+    plain = TierRunner(build_model(problem), parameters, time.monotonic())
+    plain.solve_tier(TIER_PLACED, 20.0)
+    assert plain.outcomes[0].status == "optimal"
+    guide = guide_for(plain.outcomes[0].value, plain.best_week())
+    monkeypatch.setattr(tier_runner, "placed_relaxation", lambda *args: guide)
+    monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
+    CountingSolver.models = []
+    schedule_model = build_model(problem)
+    hint_empty_schedule(schedule_model)
+    runner = TierRunner(schedule_model, parameters, time.monotonic(), lp_bounds_until=time.monotonic() + 60,
+                        lp_tiers=(TIER_PLACED,), lp_guided=True)
+    events: list[dict] = []
+    runner.solve_tier(TIER_PLACED, 20.0, events.append)
+    runner.collect_lp_bounds()
+    assert runner.outcomes[0].value == plain.outcomes[0].value  # a guide never costs a patient
+    week = runner.best_week()
+    assert len(week.placed) == runner.outcomes[0].value
+    return runner, [model is schedule_model.model for model in CountingSolver.models], events
+
+
+def test_a_guide_whose_support_meets_its_bound_proves_tier_one_without_the_whole_search(monkeypatch):
+    runner, whole, events = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
+        optimum, frozenset(week.attend), frozenset(week.attend)))  # every pair used whole: held at 1
+    assert runner.outcomes[0].status == "optimal" and runner.outcomes[0].bound == runner.outcomes[0].value
+    assert whole == [False]  # the guide's copy only
+    assert runner.best_week().attend  # the schedule is the guide's, complete
+    # its progress reports the LP's bound, which holds for the whole program, not the copy's own
+    assert events and all(event["bound"] == runner.outcomes[0].value for event in events)
+
+
+def test_a_guide_that_falls_short_of_its_bound_leaves_tier_one_to_the_whole_search(monkeypatch):
+    runner, whole, events = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
+        optimum, frozenset(), frozenset()))                        # no pair at all: nobody placed there
+    assert whole == [False, True] and runner.outcomes[0].status == "optimal"
+    optimum = runner.outcomes[0].value
+    assert events[0]["value"] == 0 and all(event["bound"] >= optimum for event in events)  # no bound of the copy's
+
