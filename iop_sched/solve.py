@@ -108,7 +108,7 @@ COSTS_BOUND_PAIRS = range(5_000, 60_001)
 #: Per size: on programs with this many eligible pairs tier 1 first waits for the LP on patients placed and
 #: searches only the pairs an optimal vertex of it uses (`TierRunner(lp_guided=True)`); the whole model's search
 #: follows, from that schedule, unless it met the LP's bound. Medium programs 0 / 1 / 2, tier 1 alone, solver seeds
-#: 0-5: see benchmarks/RESULTS.md, fifteenth session. Large programs (~13,000-16,000 pairs) are left out: there the
+#: 0-5: see benchmarks/RESULTS.md, sixteenth session. Large programs (~13,000-16,000 pairs) are left out: there the
 #: support's search ends at 498-499 of 500 (program 0), no sooner than the whole model's search.
 LP_GUIDED_PAIRS = range(1_000, 10_000)
 #: Share of the remaining budget a tier may use when later tiers still wait (`tier_share`).

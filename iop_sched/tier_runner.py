@@ -21,7 +21,8 @@ from .floors import wishes_floor
 from .model import MAXIMISED_TIERS, TIER_COSTS, TIER_NAMES, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
 from .lp_relaxation import RelaxationSolver
 from .schema import Problem
-from .week_hull import BoundsBeside, PlacedRelaxation, costs_lower_bound, placed_relaxation, placed_upper_bound
+from .week_hull import (BoundsBeside, PlacedRelaxation, costs_lower_bound, placed_relaxation, placed_upper_bound,
+                        wishes_support)
 
 Progress = Callable[[dict], None]
 
@@ -54,6 +55,12 @@ GUIDE_SEARCH_SHARE = 0.1
 #: and the usual three rounds cost more than they save (medium programs 0 and 2, tier 1 alone, 12 runs each, solver
 #: seeds 0-7: median 1.14 / 1.04 s to the proof against 1.35 / 1.19 s).
 GUIDE_PARAMETERS: dict = {"max_presolve_iterations": 1}
+#: With `lp_guided`, the wishes tier gives this share of what its floor and moves left to its LP and the search over
+#: that LP's support and the schedule in hand (medium programs: the LP ~1 s; that search often proves its own
+#: optimum within the share); the whole model's search has the rest. Medium programs 0-2, 30-s solves, solver seeds
+#: 3, 4 and the program's: wishes 91,290-91,470 / 84,420-84,480 / 87,720-87,750 with 0.8, and 91,290-91,410 /
+#: 84,480-86,580 / 87,870-89,040 with 0.6.
+WISHES_GUIDE_SHARE = 0.8
 #: above this many pairs (networks) the costs LP waits for the one on patients placed to end: side by side on
 #: network program 0 (300-s run) the costs bound ended but the one on patients placed did not
 SIDE_BY_SIDE_PAIRS = 30_000
@@ -204,7 +211,8 @@ class TierRunner:
         self.lp_bounds_until = lp_bounds_until
         self.lp_tiers = frozenset(lp_tiers)  # which of those two LPs run (each where it beats the search's bound)
         self.lp_bounds: dict[int, BoundsBeside] = {}  # per tier, the LP started for it
-        #: tier 1 first waits for its LP and searches the pairs an optimal vertex of it uses (`_search_lp_support`)
+        #: tier 1 first waits for its LP and searches the pairs an optimal vertex of it uses (`_search_lp_support`), and
+        #: the wishes tier searches its own LP's and the schedule's pairs first (`_search_wishes_support`)
         self.lp_guided = lp_guided
         self._placed_guide: Optional[PlacedRelaxation] = None  # set by the LP's thread
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
@@ -226,6 +234,9 @@ class TierRunner:
         if tier == TIER_WISHES and self.move_patients and self.best is not None:
             self._move_patients(expression, tier_started + (FLOOR_SHARE + MOVES_SHARE) * seconds,
                                 MOVES_COMPLETION_SHARE * seconds)
+        if tier == TIER_WISHES and self.lp_guided:
+            left = seconds - (time.monotonic() - tier_started)
+            self._search_wishes_support(expression, time.monotonic() + WISHES_GUIDE_SHARE * left)
         solver = cp_model.CpSolver()
         apply_parameters(solver, self.parameters[tier])
         solver.parameters.max_time_in_seconds = max(0.05, seconds - (time.monotonic() - tier_started))
@@ -312,24 +323,17 @@ class TierRunner:
 
         Why: where the LP's bound is the optimum, the whole model's search spends most of tier 1 finding the
         last few patients; over a third of the pairs the same count is found in a fraction of that time
-        (benchmarks/RESULTS.md, fifteenth session). The pairs the vertex uses whole stay fixed too.
+        (benchmarks/RESULTS.md, sixteenth session). The pairs the vertex uses whole stay fixed too.
         """
         lp = self.lp_bounds[TIER_PLACED]
         if not lp.wait(GUIDE_WAIT_SHARE * seconds) or self._placed_guide is None:
             return None  # the LP goes on beside the whole model's search, as without a guide
         guide, model, variables = self._placed_guide, self.schedule_model.model, self.schedule_model.variables
-        restricted = model.clone()
-        for key, var in variables.attend.items():
-            if key not in guide.support or key in guide.settled:
-                fixed = 1 if key in guide.settled else 0
-                domain = restricted.proto.variables[var.index].domain  # a Boolean's: [0, 1]
-                domain[0] = domain[1] = fixed
         searcher = cp_model.CpSolver()
-        apply_parameters(searcher, {**self.parameters[TIER_PLACED], **GUIDE_PARAMETERS})
-        searcher.parameters.max_time_in_seconds = max(0.05, GUIDE_SEARCH_SHARE * seconds)
         stop = StopAtBound(searcher)
         stop.on_bound(TIER_PLACED, guide.bound)
-        code = searcher.solve(restricted, ProgressReporter(TIER_PLACED, progress, self.started, stop, guide.bound))
+        code = self._search_copy(searcher, TIER_PLACED, guide.support, guide.settled, GUIDE_SEARCH_SHARE * seconds,
+                                 ProgressReporter(TIER_PLACED, progress, self.started, stop, guide.bound))
         stop.close()
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
@@ -340,6 +344,44 @@ class TierRunner:
         if placed > sum(hinted.get(var.index, 0) for var in variables.placed):
             hint_complete_solution(model, searcher)
         return None
+
+    def _search_copy(self, searcher: cp_model.CpSolver, tier: int, allowed: Collection[tuple[int, int]],
+                     held: Collection[tuple[int, int]], seconds: float,
+                     callback: Optional[cp_model.CpSolverSolutionCallback] = None) -> int:
+        """Search a copy of the model (its objective, rules and hint) in which a patient attends only the `allowed`
+        (patient, block) pairs, and the `held` ones for certain; CP-SAT's status. The copy's variables are the
+        model's, so its schedule hints the model (`hint_complete_solution`) and reads as any solver's."""
+        variables = self.schedule_model.variables
+        copy = self.schedule_model.model.clone()
+        for key, var in variables.attend.items():
+            if key not in allowed or key in held:
+                domain = copy.proto.variables[var.index].domain  # a Boolean's: [0, 1]
+                domain[0] = domain[1] = 1 if key in held else 0
+        apply_parameters(searcher, {**self.parameters[tier], **GUIDE_PARAMETERS})
+        searcher.parameters.max_time_in_seconds = max(0.05, seconds)
+        return searcher.solve(copy, callback) if callback is not None else searcher.solve(copy)
+
+    def _search_wishes_support(self, expression: cp_model.LinearExprT, deadline: float) -> None:
+        """The wishes tier's first stage with `lp_guided`: search the pairs an optimal vertex of the tier's LP uses
+        (`week_hull.wishes_support`) and those of the schedule in hand, until `deadline`; the whole model's search
+        then starts from its schedule when it costs the tier less. Nothing changes without a vertex in time.
+
+        Why: the whole model's search improves the patients' weeks slowly (medium programs, ~10 s: 2-4 % above
+        HiGHS's, which starts from its LP); over a half of the pairs around the LP's choices it matches HiGHS
+        (benchmarks/RESULTS.md, sixteenth session)."""
+        placed = [outcome.value for outcome in self.outcomes if outcome.tier == TIER_PLACED and outcome.value is not None]
+        if not placed or self.best is None:
+            return
+        problem, families = self.schedule_model.problem, self.schedule_model.families
+        support = wishes_support(problem, families, placed[-1], deadline - time.monotonic())
+        if support is None:
+            return
+        searcher = cp_model.CpSolver()
+        code = self._search_copy(searcher, TIER_WISHES, support | self.best_week().attend, (),
+                                 deadline - time.monotonic())
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and searcher.value(expression) < self.best.value(expression):
+            self.best = searcher
+            hint_complete_solution(self.schedule_model.model, searcher)
 
     def _start_costs_lp(self) -> None:
         """Start the LP bound on the costs tier once, after tier 1, given the number tier 1 placed (when that

@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from ortools.sat.python import cp_model
 
-from .constraints import costs, group_size, patient_week, rooms, staffing, topics
-from .constraints.base import TIER_COSTS, TIER_PLACED
+from .constraints import costs, group_size, patient_week, rooms, staffing, topics, wishes
+from .constraints.base import TIER_COSTS, TIER_PLACED, TIER_WISHES
 from .lp_relaxation import LinearRelaxation, RelaxationSolver, merge_interchangeable, model_relaxation
 from .schema import Problem
 from .weektime import MINUTES_PER_DAY
@@ -50,8 +50,8 @@ if TYPE_CHECKING:
 
 #: the constraint families that decide who can be placed (the others rank schedules or break symmetry)
 PLACING_FAMILIES = (group_size.add, staffing.add, rooms.add)
-#: the families whose terms make up each tier bounded here (beside those that decide who can be placed)
-TIER_FAMILIES = {TIER_PLACED: (), TIER_COSTS: (costs.add,)}
+#: the families whose terms make up each tier whose LP is solved here (beside those that decide who can be placed)
+TIER_FAMILIES = {TIER_PLACED: (), TIER_WISHES: (wishes.add,), TIER_COSTS: (costs.add,)}
 #: a day with more choices than this (no daily limit, many short groups) leaves the patient out of the hull
 MAX_CHOICES_PER_DAY = 256
 #: a patient whose graph would pass this many arcs keeps only the model's own rows (still a valid bound)
@@ -325,16 +325,13 @@ class PlacedRelaxation:
     settled: frozenset[tuple[int, int]]
 
 
-def placed_relaxation(problem: Problem, families: Sequence[ConstraintFamily], seconds: float,
-                      solver: Optional[RelaxationSolver] = None) -> Optional[PlacedRelaxation]:
-    """`placed_upper_bound` with the support of an optimal vertex of its LP; None without both in time.
-
-    Why: on medium programs the LP's vertex uses about a third of the eligible pairs (medium 0: 880 of
-    2,358), and a search over those alone finds the LP's count where it is the optimum in a fraction of the
-    whole model's time (benchmarks/RESULTS.md, fifteenth session).
-    """
+def _vertex_pairs(problem: Problem, families: Sequence[ConstraintFamily], tier: int, placed_at_least: int,
+                  seconds: float, solver: Optional[RelaxationSolver],
+                  whole_weeks: bool) -> Optional[tuple[float, dict[tuple[int, int], float], set[int]]]:
+    """`tier`'s LP solved to an optimal vertex: its safe bound, each (patient, block) pair's value there (a merged
+    class's pairs share their class's column), and the patients of their own (not merged with identical ones)."""
     deadline = time.monotonic() + seconds
-    built = _tier_relaxation(problem, families, TIER_PLACED, 0, deadline, solver, whole_weeks=True)
+    built = _tier_relaxation(problem, families, tier, placed_at_least, deadline, solver, whole_weeks)
     if built is None:
         return None
     relaxation, schedule_model, copies = built
@@ -349,12 +346,43 @@ def placed_relaxation(problem: Problem, families: Sequence[ConstraintFamily], se
             if copies[members[0]] > 1:
                 for p in members[1:]:
                     standing_for[p] = members[0]
-    used = {(p, b): values[attend[standing_for[p], b].index] for p, b in attend}
+    alone = {p for p in range(len(problem.patients)) if standing_for[p] == p and (copies is None or copies[p] == 1)}
+    return bound, {(p, b): float(values[attend[standing_for[p], b].index]) for p, b in attend}, alone
+
+
+def placed_relaxation(problem: Problem, families: Sequence[ConstraintFamily], seconds: float,
+                      solver: Optional[RelaxationSolver] = None) -> Optional[PlacedRelaxation]:
+    """`placed_upper_bound` with the support of an optimal vertex of its LP; None without both in time.
+
+    Why: on medium programs the LP's vertex uses about a third of the eligible pairs (medium 0: 880 of
+    2,358), and a search over those alone finds the LP's count where it is the optimum in a fraction of the
+    whole model's time (benchmarks/RESULTS.md, sixteenth session).
+    """
+    vertex = _vertex_pairs(problem, families, TIER_PLACED, 0, seconds, solver, whole_weeks=True)
+    if vertex is None:
+        return None
+    bound, used, alone = vertex
     return PlacedRelaxation(
         math.floor(-bound + INTEGRALITY_MARGIN),
         frozenset(pair for pair, value in used.items() if value > SUPPORT_TOLERANCE),
-        frozenset((p, b) for (p, b), value in used.items()
-                  if standing_for[p] == p and (copies is None or copies[p] == 1) and value >= 1 - SUPPORT_TOLERANCE))
+        frozenset((p, b) for (p, b), value in used.items() if p in alone and value >= 1 - SUPPORT_TOLERANCE))
+
+
+def wishes_support(problem: Problem, families: Sequence[ConstraintFamily], placed_at_least: int, seconds: float,
+                   solver: Optional[RelaxationSolver] = None) -> Optional[frozenset[tuple[int, int]]]:
+    """The (patient, block) pairs an optimal vertex of the wishes tier's LP uses (the model's rows, at least
+    `placed_at_least` placed); None without the wishes family or a vertex in time.
+
+    Why: a search over those and the schedule in hand finds a cheaper week for the patients than the
+    whole model's search in the same seconds (medium programs, 9 runs: 0.5-3.1 % lower, benchmarks/RESULTS.md,
+    sixteenth session), as the same model on HiGHS, whose heuristics start from its LP, did.
+    """
+    if wishes.add not in families:
+        return None
+    vertex = _vertex_pairs(problem, families, TIER_WISHES, placed_at_least, seconds, solver, whole_weeks=False)
+    if vertex is None:
+        return None
+    return frozenset(pair for pair, value in vertex[1].items() if value > SUPPORT_TOLERANCE)
 
 
 def costs_lower_bound(problem: Problem, families: Sequence[ConstraintFamily], placed_at_least: int, seconds: float,

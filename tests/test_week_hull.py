@@ -30,7 +30,7 @@ from iop_sched.week_alone import week_alone_model
 from iop_sched.lp_relaxation import (LinearRelaxation, RelaxationSolver, merge_interchangeable, model_relaxation,
                                     safe_lower_bound)
 from iop_sched.week_hull import (BoundsBeside, PlacedRelaxation, costs_lower_bound, identical_weeks, placed_relaxation,
-                                 placed_upper_bound, week_graph)
+                                 placed_upper_bound, week_graph, wishes_support)
 
 from programs import block, build, patient, program_dict
 from test_properties import programs
@@ -822,3 +822,64 @@ def test_a_guide_that_falls_short_of_its_bound_leaves_tier_one_to_the_whole_sear
     optimum = runner.outcomes[0].value
     assert events[0]["value"] == 0 and all(event["bound"] >= optimum for event in events)  # no bound of the copy's
 
+
+
+def test_the_wishes_support_is_among_the_eligible_pairs_and_needs_the_wishes_rules():
+    from iop_sched.constraints import wishes
+
+    problem = problem_from_data(generate("small", 0))
+    eligible = set(build_model(problem).variables.attend)
+    support = wishes_support(problem, FAMILIES, 20, 30)
+    assert support and support <= eligible and len(support) < len(eligible)
+    assert wishes_support(problem, tuple(f for f in FAMILIES if f is not wishes.add), 20, 30) is None
+
+
+def wishes_after_first_schedules(monkeypatch, support_for) -> tuple[TierRunner, list, list]:
+    """Tiers 1 and 2 of small program 0 with `lp_guided` and no LP on patients placed, each search stopped at its
+    first schedule; the wishes LP standing in as `support_for(placed_at_least)`. Returns the runner, which models
+    CP-SAT solved ("whole" or "copy") and the wishes value of each copy's search."""
+    problem = problem_from_data(generate("small", 0))
+    schedule_model = build_model(problem)
+    hint_empty_schedule(schedule_model)
+    hint_first_come_first_served(problem, schedule_model, FAMILIES)
+    monkeypatch.setattr(tier_runner, "wishes_support", lambda problem, families, placed, seconds: support_for(placed))
+    monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
+    CountingSolver.models = []
+    copies: list[int] = []
+    original = TierRunner._search_copy
+
+    def recording(self, searcher, tier, allowed, held, seconds, callback=None):
+        CountingSolver.models.append("copy")
+        code = original(self, searcher, tier, allowed, held, seconds, callback)
+        if tier == TIER_WISHES and code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            copies.append(int(searcher.value(self.schedule_model.tier_expression(TIER_WISHES))))
+        return code
+
+    monkeypatch.setattr(TierRunner, "_search_copy", recording)
+    first = {"num_workers": 1, "random_seed": 0, "stop_after_first_solution": True}
+    runner = TierRunner(schedule_model, {TIER_PLACED: first, TIER_WISHES: first}, time.monotonic(), lp_guided=True)
+    runner.solve_tier(TIER_PLACED, 20.0)
+    runner.solve_tier(TIER_WISHES, 20.0)
+    # the whole model's searches and the copies' (the floor's and the moves' own small models left out)
+    searched = ["copy" if model == "copy" else "whole" for model in CountingSolver.models
+                if model == "copy" or model is schedule_model.model]
+    return runner, searched, copies
+
+
+def test_the_wishes_tier_starts_from_its_lps_pairs_when_that_costs_less(monkeypatch):
+    asked: list[int] = []
+
+    def real_support(placed):
+        asked.append(placed)
+        return wishes_support(problem_from_data(generate("small", 0)), FAMILIES, placed, 30)
+
+    runner, whole, copies = wishes_after_first_schedules(monkeypatch, real_support)
+    assert asked == [runner.outcomes[0].value]          # the LP holds the number tier 1 placed
+    assert whole == ["whole", "copy", "whole"] and copies  # tier 1, the copy, then the whole model from it
+    assert runner.outcomes[1].value <= copies[0]         # its first schedule is the copy's (or better)
+
+
+def test_the_wishes_tier_without_a_support_searches_only_the_whole_model(monkeypatch):
+    runner, whole, copies = wishes_after_first_schedules(monkeypatch, lambda placed: None)
+    assert whole == ["whole", "whole"] and not copies
+    assert runner.outcomes[1].value is not None
