@@ -51,9 +51,9 @@ LP_SECONDS_GROWTH = 1.3
 #: within ~0.5 s where it is the optimum, and proves its own optimum within 1-2 s where it is not).
 GUIDE_WAIT_SHARE = 0.25
 GUIDE_SEARCH_SHARE = 0.1
-#: The support's search takes tier 1's parameters with these on top: one presolve round. Most of its pairs are fixed,
-#: and the usual three rounds cost more than they save (medium programs 0 and 2, tier 1 alone, 12 runs each, solver
-#: seeds 0-7: median 1.14 / 1.04 s to the proof against 1.35 / 1.19 s).
+#: A copy's search (`_search_copy`) takes its tier's parameters with these on top: one presolve round. Most of its
+#: pairs are fixed, and the usual three rounds cost more than they save (tier 1 on medium programs 0 and 2, alone, 12
+#: runs each, solver seeds 0-7: median 1.14 / 1.04 s to the proof against 1.35 / 1.19 s).
 GUIDE_PARAMETERS: dict = {"max_presolve_iterations": 1}
 #: With `lp_guided`, the wishes tier gives this share of what its floor and moves left to its LP and the search over
 #: that LP's support and the schedule in hand (medium programs: the LP ~1 s; that search often proves its own
