@@ -108,8 +108,9 @@ COSTS_BOUND_PAIRS = range(5_000, 60_001)
 #: Per size: on programs with this many eligible pairs tier 1 first waits for the LP on patients placed and
 #: searches only the pairs an optimal vertex of it uses (`TierRunner(lp_guided=True)`); the whole model's search
 #: follows, from that schedule, unless it met the LP's bound. Medium programs 0 / 1 / 2, tier 1 alone, solver seeds
-#: 0-5: see benchmarks/RESULTS.md, sixteenth session. Large programs (~13,000-16,000 pairs) are left out: there the
-#: support's search ends at 498-499 of 500 (program 0), no sooner than the whole model's search.
+#: 0-5: see benchmarks/RESULTS.md, sixteenth session. Large programs (~13,000-16,000 pairs) are left out: tier 1
+#: alone, 42 s, guided 500 (at 36.0 s) / 524 / 528 against 500 (proven at 21.4 s) / 526 / 528 unguided, as the LP
+#: takes ~6 s there with one core idle.
 LP_GUIDED_PAIRS = range(1_000, 10_000)
 #: Share of the remaining budget a tier may use when later tiers still wait (`tier_share`).
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}

@@ -58,7 +58,7 @@ MAX_CHOICES_PER_DAY = 256
 MAX_ARCS_PER_PATIENT = 20_000
 #: the bound's rounding margin: a bound within this of an integer counts as that integer
 INTEGRALITY_MARGIN = 1e-6
-#: a vertex's column value above this counts as used (`placed_relaxation`)
+#: a vertex's column value above this counts as used (`placed_relaxation`, `wishes_support`)
 SUPPORT_TOLERANCE = 1e-6
 
 State = tuple[int, int, tuple[int, ...]]  # minutes so far, days used, count per required topic (each capped)
