@@ -369,11 +369,11 @@ class TierRunner:
         Why: the whole model's search improves the patients' weeks slowly (medium programs, ~10 s: 2-4 % above
         HiGHS's, which starts from its LP); over a half of the pairs around the LP's choices it matches HiGHS
         (benchmarks/RESULTS.md, sixteenth session)."""
-        placed = [outcome.value for outcome in self.outcomes if outcome.tier == TIER_PLACED and outcome.value is not None]
-        if not placed or self.best is None:
+        placed = self._placed_so_far()
+        if placed is None or self.best is None:
             return
         problem, families = self.schedule_model.problem, self.schedule_model.families
-        support = wishes_support(problem, families, placed[-1], deadline - time.monotonic())
+        support = wishes_support(problem, families, placed, deadline - time.monotonic())
         if support is None:
             return
         searcher = cp_model.CpSolver()
@@ -476,10 +476,15 @@ class TierRunner:
 
     def _floor(self, tier: int, deadline: float) -> Optional[int]:
         """A bound on `tier` that needs no search, from the tiers fixed before it (`iop_sched.floors`), or None."""
-        placed = [outcome.value for outcome in self.outcomes if outcome.tier == TIER_PLACED and outcome.value is not None]
-        if tier != TIER_WISHES or not placed:
+        placed = self._placed_so_far()
+        if tier != TIER_WISHES or placed is None:
             return None
-        return wishes_floor(self.schedule_model, placed[-1], deadline)
+        return wishes_floor(self.schedule_model, placed, deadline)
+
+    def _placed_so_far(self) -> Optional[int]:
+        """The number placed by the latest tier 1 that found a schedule (held in the tiers after it), or None."""
+        placed = [outcome.value for outcome in self.outcomes if outcome.tier == TIER_PLACED and outcome.value is not None]
+        return placed[-1] if placed else None
 
     def complete_hinted_schedule(self, seconds: float) -> None:
         """Complete a hinted week (attendance, staffing) with its auxiliary variables: days, tracks, load.

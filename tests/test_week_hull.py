@@ -823,7 +823,6 @@ def test_a_guide_that_falls_short_of_its_bound_leaves_tier_one_to_the_whole_sear
     assert events[0]["value"] == 0 and all(event["bound"] >= optimum for event in events)  # no bound of the copy's
 
 
-
 def test_the_wishes_support_is_among_the_eligible_pairs_and_needs_the_wishes_rules():
     from iop_sched.constraints import wishes
 
