@@ -145,6 +145,9 @@ class SolveOutcome:
     previous: Optional["continuity.PreviousSchedule"] = None
     #: "first_come_first_served" when the solver found no schedule in time and the warm start is returned
     fallback: Optional[str] = None
+    #: the LP's bound on patients placed (`iop_sched.week_hull`), when it ended in time: it holds with no tier
+    #: before tier 1 (pins, the previous schedule), unlike tier 1's own bound then
+    placed_lp_bound: Optional[int] = None
 
     @property
     def status(self) -> str:
@@ -275,6 +278,7 @@ def solve_model(
             break
     runner.collect_lp_bounds(progress)
     outcome.tiers.extend(runner.outcomes)
+    outcome.placed_lp_bound = runner.lp_bound_values.get(TIER_PLACED)
     best = runner.best
 
     if best is not None:
@@ -371,7 +375,8 @@ def solve(
     if outcome.previous is not None:
         stats["previous"] = _previous_stats(problem, outcome.previous, blocks_of_patient)
     # Tier 1 solved after the pins tier (pins held) or the keep tier (previously placed kept) has a bound
-    # that holds under that condition only: report it as such, and only the trivial bound as placed_bound.
+    # that holds under that condition only: report it as such, and as placed_bound only what holds without
+    # it: the LP's bound when it ended in time, otherwise the number of patients.
     conditional = []
     if any(t.tier == TIER_PINS for t in outcome.tiers):
         conditional.append(CONDITIONAL_BOUND_KEYS[TIER_PINS])
@@ -380,7 +385,8 @@ def solve(
     for key in conditional:
         stats[key] = stats["placed_bound"]
     if conditional:
-        stats["placed_bound"] = len(problem.patients)
+        lp_bound = outcome.placed_lp_bound
+        stats["placed_bound"] = len(problem.patients) if lp_bound is None else min(len(problem.patients), max(placed, lp_bound))
     schedule = Schedule(problem, outcome.status, rosters, weeks, stats)
     explanations = explain_unplaced(problem, outcome.schedule_model.eligibility, schedule.to_dict())
     for week in schedule.patients:

@@ -110,9 +110,10 @@ def suggest(problem: Problem, schedule: dict, document: Optional[dict] = None, *
         document = problem.model_dump(mode="json", exclude_none=True)
     bound = int(schedule["stats"]["placed_bound"])
     if any(key in schedule["stats"] for key in CONDITIONAL_BOUND_KEYS.values()):
-        # Tier 1 was solved with pins held or the previously placed kept: placed_bound is then the number of
-        # patients, and no change could beat it. The most that can be placed is proven here as each candidate
-        # is checked (patients placed only), so a gain is measured against the same question.
+        # Tier 1 was solved with pins held or the previously placed kept: placed_bound is then the LP's bound at
+        # best, the number of patients at worst, which a change may not be able to beat. The most that can be
+        # placed is proven here as each candidate is checked (patients placed only), so a gain is measured
+        # against the same question.
         baseline = solve_model(problem, time_limit=check_seconds, tiers=(TIER_PLACED,))
         proven = baseline.tiers[0].bound if baseline.tiers else None
         bound = int(proven) if proven is not None else len(problem.patients)

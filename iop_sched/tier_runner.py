@@ -211,6 +211,9 @@ class TierRunner:
         self.lp_bounds_until = lp_bounds_until
         self.lp_tiers = frozenset(lp_tiers)  # which of those two LPs run (each where it beats the search's bound)
         self.lp_bounds: dict[int, BoundsBeside] = {}  # per tier, the LP started for it
+        #: per tier, the bound its LP gave, once checked against the schedule in hand. The LPs see no tier solved
+        #: before theirs, so the one on patients placed holds whatever was held then (pins, the previous schedule)
+        self.lp_bound_values: dict[int, int] = {}
         #: tier 1 first waits for its LP and searches the pairs an optimal vertex of it uses (`_search_lp_support`), and
         #: the wishes tier searches its own LP's and the schedule's pairs first (`_search_wishes_support`)
         self.lp_guided = lp_guided
@@ -249,6 +252,7 @@ class TierRunner:
                 self.best = guided
                 value = int(round(guided.objective_value))
                 self.outcomes.append(TierOutcome(tier, "optimal", -value, -value, time.monotonic() - tier_started))
+                self.lp_bound_values[TIER_PLACED] = -value
                 model.add(expression <= value)
                 hint_complete_solution(model, guided)
                 return
@@ -282,7 +286,7 @@ class TierRunner:
             self.stopped = True
             return
         if tier == TIER_PLACED and TIER_PLACED in self.lp_bounds:
-            if self.outcomes[-1].status == "optimal":
+            if self.outcomes[-1].status == "optimal" and not self._placed_after_other_tiers():
                 self.lp_bounds[TIER_PLACED].cancel()  # the search proved it: the LP's cores go back to the search
             else:
                 self._take_lp_bounds(self.lp_bounds[TIER_PLACED].ready(), progress)
@@ -407,9 +411,13 @@ class TierRunner:
     def collect_lp_bounds(self, progress: Optional[Progress] = None) -> None:
         """Each tier's bound from its LP, if it ended in time: the better of it and the search's, and the
         tier proven when its value meets it (reported to `progress` as an "lp_bound" event). An LP still
-        running is cancelled."""
-        for beside in self.lp_bounds.values():
-            self._take_lp_bounds(beside.finish(), progress)
+        running is cancelled, but for the one on patients placed after another tier: it is awaited until
+        `lp_bounds_until`, as its bound is then the only one that holds unconditionally."""
+        for tier, beside in self.lp_bounds.items():
+            grace = 0.0
+            if tier == TIER_PLACED and self.lp_bounds_until is not None and self._placed_after_other_tiers():
+                grace = self.lp_bounds_until - time.monotonic()
+            self._take_lp_bounds(beside.finish(grace), progress)
 
     @property
     def lp_errors(self) -> dict[int, Exception]:
@@ -430,6 +438,7 @@ class TierRunner:
                 self.lp_bounds[tier].errors[tier] = ValueError(
                     f"LP bound {bound} beyond the schedule's {outcome.value} ({TIER_NAMES[tier]})")
                 continue
+            self.lp_bound_values[tier] = bound
             if outcome.bound is None or (bound < outcome.bound if maximised else bound > outcome.bound):
                 outcome.bound = bound
                 if bound == outcome.value:
@@ -480,6 +489,11 @@ class TierRunner:
         if tier != TIER_WISHES or placed is None:
             return None
         return wishes_floor(self.schedule_model, placed, deadline)
+
+    def _placed_after_other_tiers(self) -> bool:
+        """Whether a tier solved before tier 1 (pins held, the previously placed kept) conditions what tier 1's search
+        proves. Its LP then runs on past a proof by the search, and is awaited: the LP's bound holds whatever was held."""
+        return any(outcome.tier != TIER_PLACED for outcome in self.outcomes[:self._last_index(TIER_PLACED)])
 
     def _placed_so_far(self) -> Optional[int]:
         """The number placed by the latest tier 1 that found a schedule (held in the tiers after it), or None."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from iop_sched import ProblemError, problem_from_data
@@ -51,5 +53,20 @@ def test_placed_bound_under_pins_is_reported_as_conditional():
                         rules={"min_weekly_hours": 3})
     schedule = solve_checked(data)
     assert week(schedule, "P1").placed and not week(schedule, "P2").placed
+    assert schedule.stats["placed_bound_holding_pins"] == 1
+    assert schedule.stats["placed_bound"] == 2
+
+
+def test_placed_bound_under_pins_is_the_lps_which_needs_no_pin_held(monkeypatch):
+    # A pin (P1 on Monday) costs P2, who can come only on Monday, a place; P3 can come on no day. Held, one is
+    # placed (proven under the pin); the LP on patients placed sees no pin, and bounds the program at 2 of 3.
+    solve_module = importlib.import_module("iop_sched.solve")
+    monkeypatch.setattr(solve_module, "PLACED_BOUND_PAIRS", range(1, 100))  # the LP on a program this small
+    blocks = [block("mon", "mon", "18:00", "21:00", room="r1", max_size=1),
+              block("tue", "tue", "18:00", "21:00", room="r1", max_size=1)]
+    patients = [patient("P1", pinned_blocks=["mon"]), patient("P2", busy=[window("tue", "17:00", "22:00")]),
+                patient("P3", busy=[window("mon", "17:00", "22:00"), window("tue", "17:00", "22:00")])]
+    schedule = solve_checked(program_dict(blocks=blocks, patients=patients, rules={"min_weekly_hours": 3}))
+    assert week(schedule, "P1").blocks == ["mon"] and not week(schedule, "P2").placed
     assert schedule.stats["placed_bound_holding_pins"] == 1
     assert schedule.stats["placed_bound"] == 2

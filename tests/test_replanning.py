@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import importlib
+import time
 
 from ortools.sat.python import cp_model
 
 from benchmarks.generate import generate
-from iop_sched import problem_from_data
+from iop_sched import problem_from_data, tier_runner
 from iop_sched.calendars import build_calendars
 from iop_sched.constraints import continuity
 from iop_sched.constraints.base import TIER_CHANGES, TIER_KEEP, TIER_PLACED
@@ -26,6 +28,38 @@ def test_unchanged_problem_changes_nothing():
            [(r.id, r.patients, r.clinicians) for r in first.rosters]
     assert again.stats["previous"]["moved"] == [] and len(again.stats["previous"]["kept"]) == 36
     assert build_calendars(problem, again.to_dict(), now=NOW) == build_calendars(problem, first.to_dict(), now=NOW)
+
+
+def test_re_planned_placed_bound_is_the_lps_which_needs_nobody_kept(monkeypatch):
+    # Tier 1 is solved with everyone placed before kept, so its own bound holds only under that condition: without
+    # the LP on patients placed, placed_bound is the number of patients (40); the LP keeps nobody, and proves 36.
+    problem = load_problem(acceptance_path())
+    first = solve_checked(problem)
+    assert again_bounds(problem, first) == (36, 40, 36)
+    monkeypatch.setattr(importlib.import_module("iop_sched.solve"), "PLACED_BOUND_PAIRS", range(1, 10_000))
+    assert again_bounds(problem, first) == (36, 36, 36)
+
+
+def test_re_planning_awaits_the_lp_on_patients_placed_when_the_tiers_end_first(monkeypatch):
+    def slow_lp(problem, families, seconds, solver):
+        """The optimum, about 1 s after the tiers end (~0.2 s here), unless cancelled first."""
+        for _ in range(120):
+            if solver.cancelled:
+                return None
+            time.sleep(0.01)
+        return 36
+
+    problem = load_problem(acceptance_path())
+    first = solve_checked(problem)
+    monkeypatch.setattr(importlib.import_module("iop_sched.solve"), "PLACED_BOUND_PAIRS", range(1, 10_000))
+    monkeypatch.setattr(tier_runner, "placed_upper_bound", slow_lp)
+    assert again_bounds(problem, first) == (36, 36, 36)
+
+
+def again_bounds(problem, first) -> tuple[int, int, int]:
+    """Placed, placed_bound and the bound kept for its condition, re-planned from `first` unchanged."""
+    stats = solve_checked(problem, previous=first.to_dict()).stats
+    return stats["placed"], stats["placed_bound"], stats["placed_bound_keeping_previous"]
 
 
 def week_after(document: dict, discharged: list[str]) -> dict:
