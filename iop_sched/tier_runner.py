@@ -327,18 +327,30 @@ class TierRunner:
 
         Why: where the LP's bound is the optimum, the whole model's search spends most of tier 1 finding the
         last few patients; over a third of the pairs the same count is found in a fraction of that time
-        (benchmarks/RESULTS.md, sixteenth session). The pairs the vertex uses whole stay fixed too.
+        (benchmarks/RESULTS.md, sixteenth session). The pairs the vertex uses whole stay fixed too, unless
+        no schedule can hold them all.
         """
         lp = self.lp_bounds[TIER_PLACED]
         if not lp.wait(GUIDE_WAIT_SHARE * seconds) or self._placed_guide is None:
             return None  # the LP goes on beside the whole model's search, as without a guide
         guide, model, variables = self._placed_guide, self.schedule_model.model, self.schedule_model.variables
-        searcher = cp_model.CpSolver()
-        stop = StopAtBound(searcher)
-        stop.on_bound(TIER_PLACED, guide.bound)
-        code = self._search_copy(searcher, TIER_PLACED, guide.support, guide.settled, GUIDE_SEARCH_SHARE * seconds,
-                                 ProgressReporter(TIER_PLACED, progress, self.started, stop, guide.bound))
-        stop.close()
+        until = time.monotonic() + GUIDE_SEARCH_SHARE * seconds
+
+        def search(held: Collection[tuple[int, int]]) -> tuple[int, cp_model.CpSolver]:
+            searcher = cp_model.CpSolver()
+            stop = StopAtBound(searcher)
+            stop.on_bound(TIER_PLACED, guide.bound)
+            code = self._search_copy(searcher, TIER_PLACED, guide.support, held, until - time.monotonic(),
+                                     ProgressReporter(TIER_PLACED, progress, self.started, stop, guide.bound))
+            stop.close()
+            return code, searcher
+
+        code, searcher = search(guide.settled)
+        if code == cp_model.INFEASIBLE and guide.settled:
+            # The LP is a relaxation: a pair it uses whole may be in no schedule at all (medium programs 3-5: a
+            # patient whom no schedule seats in a group the vertex gives them whole). Presolve finds that at once
+            # (~0.01 s); the same pairs are then searched with none held.
+            code, searcher = search(())
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         placed = -int(round(searcher.objective_value))

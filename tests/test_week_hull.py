@@ -823,6 +823,19 @@ def test_a_guide_that_falls_short_of_its_bound_leaves_tier_one_to_the_whole_sear
     assert events[0]["value"] == 0 and all(event["bound"] >= optimum for event in events)  # no bound of the copy's
 
 
+def test_a_guide_holding_pairs_no_schedule_can_use_is_searched_again_with_none_held(monkeypatch):
+    eligible = list(build_model(problem_from_data(generate("small", 0))).variables.attend)
+    busiest = max({p for p, _ in eligible}, key=lambda p: sum(1 for q, _ in eligible if q == p))
+    every_group = frozenset((p, b) for p, b in eligible if p == busiest)  # held all at once: overlaps, too many hours
+
+    def guide_for(optimum, week):
+        return PlacedRelaxation(optimum, frozenset(week.attend) | every_group, every_group)
+
+    runner, whole, events = guided_tier_one(monkeypatch, guide_for)
+    assert whole == [False, False]  # the copy with the pairs held (infeasible), then with none: no whole search
+    assert runner.outcomes[0].status == "optimal" and runner.outcomes[0].bound == runner.outcomes[0].value
+
+
 def test_the_wishes_support_is_among_the_eligible_pairs_and_needs_the_wishes_rules():
     from iop_sched.constraints import wishes
 
