@@ -106,12 +106,17 @@ PLACED_BOUND_PAIRS = range(1_000, 60_001)
 #: ones CP-SAT's own bound on that tier is better than the LP's (13,925 against 13,234 on medium 0).
 COSTS_BOUND_PAIRS = range(5_000, 60_001)
 #: Per size: on programs with this many eligible pairs tier 1 first waits for the LP on patients placed and
-#: searches only the pairs an optimal vertex of it uses (`TierRunner(lp_guided=True)`); the whole model's search
+#: searches only the pairs an optimal vertex of it uses (`TierRunner(guided_tiers=...)`); the whole model's search
 #: follows, from that schedule, unless it met the LP's bound. Medium programs 0 / 1 / 2, tier 1 alone, solver seeds
-#: 0-5: see benchmarks/RESULTS.md, sixteenth session. Large programs (~13,000-16,000 pairs) are left out: tier 1
-#: alone, 42 s, guided 500 (at 36.0 s) / 524 / 528 against 500 (proven at 21.4 s) / 526 / 528 unguided, as the LP
-#: takes ~6 s there with one core idle.
-LP_GUIDED_PAIRS = range(1_000, 10_000)
+#: 0-5: see benchmarks/RESULTS.md, sixteenth session. Large programs (~13,000-16,000 pairs) since the seventeenth
+#: (tier 1 alone, 42 s, solver seeds 0-2: 499 / 527 (proven at 8.4-9.9 s) / 529 on every seed against 499-500 /
+#: 525-526 / 526-528 unguided; before that session a copy holding pairs no schedule can use was infeasible there, and
+#: the guide had lost). Networks (~47,000-53,000) are left out: their LP takes ~27 s alone.
+PLACED_GUIDED_PAIRS = range(1_000, 30_000)
+#: Per size: on programs with this many eligible pairs the wishes tier first searches the pairs of its own LP's
+#: vertex and of the schedule in hand. Large programs are left out: that LP takes 9-14 s alone there (large programs
+#: 0-2, HiGHS's interior point; its dual simplex 44 s), more than the ~9 s the wishes tier has in a 60-s run.
+WISHES_GUIDED_PAIRS = range(1_000, 10_000)
 #: Share of the remaining budget a tier may use when later tiers still wait (`tier_share`).
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
 #: Per size: below `LARGE_PROGRAM_PAIRS` eligible pairs tier 1 takes this share instead. On large programs its
@@ -236,7 +241,8 @@ def solve_model(
                 if pairs in window]
     runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
                         lp_bounds_until=deadline if lp_tiers else None, lp_tiers=lp_tiers,
-                        lp_guided=pairs in LP_GUIDED_PAIRS)
+                        guided_tiers=[tier for tier, window in ((TIER_PLACED, PLACED_GUIDED_PAIRS),
+                                                                (TIER_WISHES, WISHES_GUIDED_PAIRS)) if pairs in window])
     hint_empty_schedule(schedule_model)
     split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
     parts = independent_parts(problem, schedule_model.eligibility) if split else []

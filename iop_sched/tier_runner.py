@@ -46,7 +46,7 @@ MOVES_COMPLETION_SHARE = 0.15
 #: CP-SAT workers each takes about twice as long; time grows as pairs ** ~1.3.
 LP_SECONDS_AT_15000_PAIRS = {TIER_PLACED: 10.0, TIER_COSTS: 8.0}
 LP_SECONDS_GROWTH = 1.3
-#: With `lp_guided`, tier 1 waits up to this share of its seconds for its LP, then searches the LP's support for up
+#: When guided (`guided_tiers`), tier 1 waits up to this share of its seconds for its LP, then searches the LP's support for up
 #: to `GUIDE_SEARCH_SHARE` of them (medium programs: the LP ends at ~0.6 s, the support's search meets the bound
 #: within ~0.5 s where it is the optimum, and proves its own optimum within 1-2 s where it is not).
 GUIDE_WAIT_SHARE = 0.25
@@ -55,7 +55,7 @@ GUIDE_SEARCH_SHARE = 0.1
 #: pairs are fixed, and the usual three rounds cost more than they save (tier 1 on medium programs 0 and 2, alone, 12
 #: runs each, solver seeds 0-7: median 1.14 / 1.04 s to the proof against 1.35 / 1.19 s).
 GUIDE_PARAMETERS: dict = {"max_presolve_iterations": 1}
-#: With `lp_guided`, the wishes tier gives this share of what its floor and moves left to its LP and the search over
+#: When guided (`guided_tiers`), the wishes tier gives this share of what its floor and moves left to its LP and the search over
 #: that LP's support and the schedule in hand (medium programs: the LP ~1 s; that search often proves its own
 #: optimum within the share); the whole model's search has the rest. Medium programs 0-2, 30-s solves, solver seeds
 #: 3, 4 and the program's: wishes 91,290-91,470 / 84,420-84,480 / 87,720-87,750 with 0.8, and 91,290-91,410 /
@@ -203,7 +203,7 @@ class TierRunner:
 
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
                  move_patients: bool = False, lp_bounds_until: Optional[float] = None,
-                 lp_tiers: Collection[int] = (TIER_PLACED, TIER_COSTS), lp_guided: bool = False):
+                 lp_tiers: Collection[int] = (TIER_PLACED, TIER_COSTS), guided_tiers: Collection[int] = ()):
         self.schedule_model = schedule_model
         #: when set, LP bounds (`iop_sched.week_hull`) run beside the searches until this moment: on patients
         #: placed from the start of tier 1's search (which stops once its count meets it), on the costs tier
@@ -214,9 +214,9 @@ class TierRunner:
         #: per tier, the bound its LP gave, once checked against the schedule in hand. The LPs see no tier solved
         #: before theirs, so the one on patients placed holds whatever was held then (pins, the previous schedule)
         self.lp_bound_values: dict[int, int] = {}
-        #: tier 1 first waits for its LP and searches the pairs an optimal vertex of it uses (`_search_lp_support`), and
-        #: the wishes tier searches its own LP's and the schedule's pairs first (`_search_wishes_support`)
-        self.lp_guided = lp_guided
+        #: the tiers searched first over the pairs an optimal vertex of an LP uses: tier 1 waits for its LP and searches
+        #: that vertex's pairs (`_search_lp_support`), the wishes tier its own LP's and the schedule's (`_search_wishes_support`)
+        self.guided_tiers = frozenset(guided_tiers)
         self._placed_guide: Optional[PlacedRelaxation] = None  # set by the LP's thread
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
         #: tier solved before it counts changes, which the moves do not see)
@@ -237,7 +237,7 @@ class TierRunner:
         if tier == TIER_WISHES and self.move_patients and self.best is not None:
             self._move_patients(expression, tier_started + (FLOOR_SHARE + MOVES_SHARE) * seconds,
                                 MOVES_COMPLETION_SHARE * seconds)
-        if tier == TIER_WISHES and self.lp_guided:
+        if tier == TIER_WISHES and TIER_WISHES in self.guided_tiers:
             left = seconds - (time.monotonic() - tier_started)
             self._search_wishes_support(expression, time.monotonic() + WISHES_GUIDE_SHARE * left)
         solver = cp_model.CpSolver()
@@ -247,7 +247,7 @@ class TierRunner:
         stop = None
         if tier == TIER_PLACED:
             stop = self._start_placed_lp(solver)
-            guided = self._search_lp_support(expression, seconds, progress) if stop is not None and self.lp_guided else None
+            guided = self._search_lp_support(expression, seconds, progress) if stop is not None and TIER_PLACED in self.guided_tiers else None
             if guided is not None:  # it met the LP's bound: proven, no search of the whole model needed
                 self.best = guided
                 value = int(round(guided.objective_value))
@@ -313,14 +313,14 @@ class TierRunner:
             self._placed_guide = placed_relaxation(problem, families, until - time.monotonic(), lp_solver)
             return None if self._placed_guide is None else self._placed_guide.bound
 
-        compute = guide if self.lp_guided else (
+        compute = guide if TIER_PLACED in self.guided_tiers else (
             lambda lp_solver: placed_upper_bound(problem, families, until - time.monotonic(), lp_solver))
         self.lp_bounds[TIER_PLACED] = BoundsBeside([(TIER_PLACED, compute)], on_bound=stop.on_bound)
         return stop
 
     def _search_lp_support(self, expression: cp_model.LinearExprT, seconds: float,
                            progress: Optional[Progress]) -> Optional[cp_model.CpSolver]:
-        """Tier 1's first stage with `lp_guided`: wait for the LP on patients placed, then search only the pairs
+        """Tier 1's first stage when guided: wait for the LP on patients placed, then search only the pairs
         an optimal vertex of it uses (`week_hull.PlacedRelaxation`). Returns that search when its count meets
         the LP's bound (tier 1 is then proven); otherwise hints its schedule to the whole model's search when it
         places more than the hint there, and returns None.
@@ -378,7 +378,7 @@ class TierRunner:
         return searcher.solve(copy, callback) if callback is not None else searcher.solve(copy)
 
     def _search_wishes_support(self, expression: cp_model.LinearExprT, deadline: float) -> None:
-        """The wishes tier's first stage with `lp_guided`: search the pairs an optimal vertex of the tier's LP uses
+        """The wishes tier's first stage when guided: search the pairs an optimal vertex of the tier's LP uses
         (`week_hull.wishes_support`) and those of the schedule in hand, until `deadline`; the whole model's search
         then starts from its schedule when it costs the tier less. Nothing changes without a vertex in time.
 

@@ -501,12 +501,12 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
     lp_tiers: list[frozenset] = []
     original = TierRunner._start_placed_lp
 
-    guided: list[bool] = []
+    guided: list[frozenset] = []
 
     def recording(self, solver):
         deadlines.append(self.lp_bounds_until)
         lp_tiers.append(self.lp_tiers)
-        guided.append(self.lp_guided)
+        guided.append(self.guided_tiers)
         return original(self, solver)
 
     monkeypatch.setattr(TierRunner, "_start_placed_lp", recording)
@@ -522,11 +522,15 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
     lp_tiers.clear()
     solve_checked(two_sites(), time_limit=10, decompose=False)
     assert set(lp_tiers) == {frozenset({TIER_PLACED, TIER_COSTS})}
-    assert not any(guided)                                      # below the guide's window (`LP_GUIDED_PAIRS`)
-    monkeypatch.setattr(solve_module, "LP_GUIDED_PAIRS", range(1, 100))
+    assert not any(guided)                                      # below the guides' windows
+    monkeypatch.setattr(solve_module, "PLACED_GUIDED_PAIRS", range(1, 100))
     guided.clear()
     solve_checked(two_sites(), time_limit=10, decompose=False)
-    assert guided and all(guided)
+    assert guided and all(tiers == {TIER_PLACED} for tiers in guided)
+    monkeypatch.setattr(solve_module, "WISHES_GUIDED_PAIRS", range(1, 100))
+    guided.clear()
+    solve_checked(two_sites(), time_limit=10, decompose=False)
+    assert guided and all(tiers == {TIER_PLACED, TIER_WISHES} for tiers in guided)
     deadlines.clear()
     solve_checked(two_sites(), time_limit=10)                   # two independent parts: no LP
     assert deadlines and all(d is None for d in deadlines)
@@ -781,7 +785,7 @@ class CountingSolver(cp_model.CpSolver):
 
 
 def guided_tier_one(monkeypatch, guide_for) -> tuple[TierRunner, list, list]:
-    """Tier 1 of small program 0 with `lp_guided`, the LP standing in as `guide_for(optimum, optimal week)`;
+    """Tier 1 of small program 0 guided, the LP standing in as `guide_for(optimum, optimal week)`;
     which models CP-SAT was asked to solve (True: the whole one), and the progress events."""
     problem = problem_from_data(generate("small", 0))
     parameters = {TIER_PLACED: {"num_workers": 2, "random_seed": 0}}
@@ -795,7 +799,7 @@ def guided_tier_one(monkeypatch, guide_for) -> tuple[TierRunner, list, list]:
     schedule_model = build_model(problem)
     hint_empty_schedule(schedule_model)
     runner = TierRunner(schedule_model, parameters, time.monotonic(), lp_bounds_until=time.monotonic() + 60,
-                        lp_tiers=(TIER_PLACED,), lp_guided=True)
+                        lp_tiers=(TIER_PLACED,), guided_tiers=(TIER_PLACED,))
     events: list[dict] = []
     runner.solve_tier(TIER_PLACED, 20.0, events.append)
     runner.collect_lp_bounds()
@@ -847,7 +851,7 @@ def test_the_wishes_support_is_among_the_eligible_pairs_and_needs_the_wishes_rul
 
 
 def wishes_after_first_schedules(monkeypatch, support_for) -> tuple[TierRunner, list, list]:
-    """Tiers 1 and 2 of small program 0 with `lp_guided` and no LP on patients placed, each search stopped at its
+    """Tiers 1 and 2 of small program 0 guided and no LP on patients placed, each search stopped at its
     first schedule; the wishes LP standing in as `support_for(placed_at_least)`. Returns the runner, which models
     CP-SAT solved ("whole" or "copy") and the wishes value of each copy's search."""
     problem = problem_from_data(generate("small", 0))
@@ -869,7 +873,8 @@ def wishes_after_first_schedules(monkeypatch, support_for) -> tuple[TierRunner, 
 
     monkeypatch.setattr(TierRunner, "_search_copy", recording)
     first = {"num_workers": 1, "random_seed": 0, "stop_after_first_solution": True}
-    runner = TierRunner(schedule_model, {TIER_PLACED: first, TIER_WISHES: first}, time.monotonic(), lp_guided=True)
+    runner = TierRunner(schedule_model, {TIER_PLACED: first, TIER_WISHES: first}, time.monotonic(),
+                        guided_tiers=(TIER_PLACED, TIER_WISHES))
     runner.solve_tier(TIER_PLACED, 20.0)
     runner.solve_tier(TIER_WISHES, 20.0)
     # the whole model's searches and the copies' (the floor's and the moves' own small models left out)
