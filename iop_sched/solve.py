@@ -391,8 +391,8 @@ def solve(
     for key in conditional:
         stats[key] = stats["placed_bound"]
     if conditional:
-        lp_bound = outcome.placed_lp_bound
-        stats["placed_bound"] = len(problem.patients) if lp_bound is None else min(len(problem.patients), max(placed, lp_bound))
+        lp_bound, patients = outcome.placed_lp_bound, len(problem.patients)
+        stats["placed_bound"] = patients if lp_bound is None else min(patients, max(placed, lp_bound))
     schedule = Schedule(problem, outcome.status, rosters, weeks, stats)
     explanations = explain_unplaced(problem, outcome.schedule_model.eligibility, schedule.to_dict())
     for week in schedule.patients:

@@ -46,18 +46,18 @@ MOVES_COMPLETION_SHARE = 0.15
 #: CP-SAT workers each takes about twice as long; time grows as pairs ** ~1.3.
 LP_SECONDS_AT_15000_PAIRS = {TIER_PLACED: 10.0, TIER_COSTS: 8.0}
 LP_SECONDS_GROWTH = 1.3
-#: When guided (`guided_tiers`), tier 1 waits up to this share of its seconds for its LP, then searches the LP's support for up
-#: to `GUIDE_SEARCH_SHARE` of them (medium programs: the LP ends at ~0.6 s, the support's search meets the bound
-#: within ~0.5 s where it is the optimum, and proves its own optimum within 1-2 s where it is not).
+#: When guided (`guided_tiers`), tier 1 waits up to this share of its seconds for its LP, then searches the LP's
+#: support for up to `GUIDE_SEARCH_SHARE` of them (medium programs: the LP ends at ~0.6 s, the support's search
+#: meets the bound within ~0.5 s where it is the optimum, and proves its own optimum within 1-2 s where it is not).
 GUIDE_WAIT_SHARE = 0.25
 GUIDE_SEARCH_SHARE = 0.1
 #: A copy's search (`_search_copy`) takes its tier's parameters with these on top: one presolve round. Most of its
 #: pairs are fixed, and the usual three rounds cost more than they save (tier 1 on medium programs 0 and 2, alone, 12
 #: runs each, solver seeds 0-7: median 1.14 / 1.04 s to the proof against 1.35 / 1.19 s).
 GUIDE_PARAMETERS: dict = {"max_presolve_iterations": 1}
-#: When guided (`guided_tiers`), the wishes tier gives this share of what its floor and moves left to its LP and the search over
-#: that LP's support and the schedule in hand (medium programs: the LP ~1 s; that search often proves its own
-#: optimum within the share); the whole model's search has the rest. Medium programs 0-2, 30-s solves, solver seeds
+#: When guided (`guided_tiers`), the wishes tier gives this share of what its floor and moves left to its LP and the
+#: search over that LP's support and the schedule in hand (medium programs: the LP ~1 s; that search often proves its
+#: own optimum within the share); the whole model's search has the rest. Medium programs 0-2, 30-s solves, solver seeds
 #: 3, 4 and the program's: wishes 91,290-91,470 / 84,420-84,480 / 87,720-87,750 with 0.8, and 91,290-91,410 /
 #: 84,480-86,580 / 87,870-89,040 with 0.6.
 WISHES_GUIDE_SHARE = 0.8
@@ -214,8 +214,9 @@ class TierRunner:
         #: per tier, the bound its LP gave, once checked against the schedule in hand. The LPs see no tier solved
         #: before theirs, so the one on patients placed holds whatever was held then (pins, the previous schedule)
         self.lp_bound_values: dict[int, int] = {}
-        #: the tiers searched first over the pairs an optimal vertex of an LP uses: tier 1 waits for its LP and searches
-        #: that vertex's pairs (`_search_lp_support`), the wishes tier its own LP's and the schedule's (`_search_wishes_support`)
+        #: the tiers searched first over the pairs an optimal vertex of an LP uses: tier 1 waits for its LP and
+        #: searches that vertex's pairs (`_search_lp_support`), the wishes tier its own LP's and the schedule's
+        #: (`_search_wishes_support`)
         self.guided_tiers = frozenset(guided_tiers)
         self._placed_guide: Optional[PlacedRelaxation] = None  # set by the LP's thread
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
@@ -247,7 +248,9 @@ class TierRunner:
         stop = None
         if tier == TIER_PLACED:
             stop = self._start_placed_lp(solver)
-            guided = self._search_lp_support(expression, seconds, progress) if stop is not None and TIER_PLACED in self.guided_tiers else None
+            guided = None
+            if stop is not None and TIER_PLACED in self.guided_tiers:
+                guided = self._search_lp_support(expression, seconds, progress)
             if guided is not None:  # it met the LP's bound: proven, no search of the whole model needed
                 self.best = guided
                 value = int(round(guided.objective_value))
@@ -503,8 +506,9 @@ class TierRunner:
         return wishes_floor(self.schedule_model, placed, deadline)
 
     def _placed_after_other_tiers(self) -> bool:
-        """Whether a tier solved before tier 1 (pins held, the previously placed kept) conditions what tier 1's search
-        proves. Its LP then runs on past a proof by the search, and is awaited: the LP's bound holds whatever was held."""
+        """Whether a tier solved before tier 1 (pins held, the previously placed kept) conditions what tier 1's
+        search proves. Its LP then runs on past a proof by the search, and is awaited: the LP's bound holds whatever
+        was held."""
         return any(outcome.tier != TIER_PLACED for outcome in self.outcomes[:self._last_index(TIER_PLACED)])
 
     def _placed_so_far(self) -> Optional[int]:
