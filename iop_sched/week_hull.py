@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from ortools.sat.python import cp_model
 
+from .clinician_hull import add_clinician_flows, add_second_clinician_rows
 from .constraints import costs, group_size, patient_week, rooms, staffing, topics, wishes
 from .constraints.base import TIER_COSTS, TIER_PLACED, TIER_WISHES
 from .lp_relaxation import LinearRelaxation, RelaxationSolver, merge_interchangeable, model_relaxation
@@ -56,6 +57,13 @@ TIER_FAMILIES = {TIER_PLACED: (), TIER_WISHES: (wishes.add,), TIER_COSTS: (costs
 MAX_CHOICES_PER_DAY = 256
 #: a patient whose graph would pass this many arcs keeps only the model's own rows (still a valid bound)
 MAX_ARCS_PER_PATIENT = 20_000
+#: Per size: below this many eligible pairs the LP with whole weeks also has each clinician's week whole and a row
+#: for a block's second clinician (`iop_sched.clinician_hull`). Medium programs (~2,100-2,700 pairs): program 1's
+#: bound becomes its optimum (132, was 133) and tier 1 alone is proven at ~1 s where it took 4.5-9.4 s; program 4's
+#: vertex changes and its proof takes ~1.5 s instead of ~3.2 s; the others' LPs take ~0.1-0.3 s longer (crossover).
+#: Large programs (~13,000-16,000) are left out: their bounds are already the optima, and their LP with a vertex took
+#: 8.5-10 s instead of 5-6 s (program 1 proven at 29 s instead of 8-10 s). Networks' bound stayed 1258 (program 0).
+CLINICIAN_HULL_PAIRS = 10_000
 #: the bound's rounding margin: a bound within this of an integer counts as that integer
 INTEGRALITY_MARGIN = 1e-6
 #: a vertex's column value above this counts as used (`placed_relaxation`, `wishes_support`)
@@ -284,6 +292,13 @@ def _tier_relaxation(problem: Problem, families: Sequence[ConstraintFamily], tie
                 stop=lambda: time.monotonic() > deadline or (solver is not None and solver.cancelled),
                 copies=copies) is None:
             return None
+        if len(schedule_model.variables.attend) < CLINICIAN_HULL_PAIRS:
+            add_second_clinician_rows(relaxation, problem, schedule_model.variables, schedule_model.eligibility)
+            if add_clinician_flows(
+                    relaxation, problem, {key: var.index for key, var in schedule_model.variables.staff.items()},
+                    schedule_model.eligibility.blocks_of_clinician,
+                    stop=lambda: time.monotonic() > deadline or (solver is not None and solver.cancelled)) is None:
+                return None
     if deadline - time.monotonic() <= 0 or (solver is not None and solver.cancelled):
         return None
     return relaxation, schedule_model, copies
