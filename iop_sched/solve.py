@@ -99,7 +99,8 @@ LOWER_TIERS_LNS = {"use_lns_only": True, "max_presolve_iterations": 1}
 #: 132) and 2 no slower (medians 7.9/1.5 s against 8.2/1.9 s). (On CLP, ~1 s, it had made them no faster:
 #: medians 2.49/4.74/1.19 s against 2.75/4.32/0.81 s.) Small programs (~250-300) are proven in a fraction
 #: of a second by CP-SAT alone. Network programs (~47,000-53,000) take 27 s alone, ~500 MB (program 0);
-#: the cap keeps larger ones out.
+#: the cap keeps larger ones out. (Since the eighteenth session medium programs' LP has the clinicians' weeks
+#: whole too, `week_hull.CLINICIAN_HULL_PAIRS`: program 1's bound is 132, its optimum.)
 PLACED_BOUND_PAIRS = range(1_000, 60_001)
 #: Per size: the LP bound on the costs tier (the model's LP with the number placed held) runs on programs
 #: with this many eligible pairs: 4.1-5.0 s alone on large programs, 21 s on network program 0. On medium

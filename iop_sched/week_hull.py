@@ -8,7 +8,8 @@ valid weeks are the paths of a small layered graph: one layer per day, a day's c
 groups per arc, the state the week so far (minutes, days, required topics, each capped at
 what the rules ask). A flow of `placed[p]` through it is an extended formulation of the
 week hull: its LP is as strong as one column per week (medium program 0: 138.28 both ways,
-against 141.46 for the plain LP) with ~90 arcs a patient instead of ~600 weeks.
+against 141.46 for the plain LP) with ~90 arcs a patient instead of ~600 weeks. On medium
+programs (`CLINICIAN_HULL_PAIRS`) the clinicians' weeks are whole as well (`iop_sched.clinician_hull`).
 
 `placed_upper_bound` solves that LP (HiGHS's interior-point method) with the rows of the
 families that decide who can be placed, and rounds down a bound computed from the LP's
