@@ -22,6 +22,7 @@ from iop_sched.model import FAMILIES  # noqa: E402
 from iop_sched.week_hull import placed_upper_bound  # noqa: E402
 
 from programs import block, build, clinician, patient, program_dict, solve_checked  # noqa: E402
+from test_week_hull import most_placed  # noqa: E402
 
 
 def clock(minutes: int) -> str:
@@ -92,3 +93,28 @@ def test_the_bound_is_the_optimum_with_clinicians_whole_and_above_it_without(dat
     assert placed_upper_bound(problem, FAMILIES, 20) == optimum
     monkeypatch.setattr(week_hull, "CLINICIAN_HULL_PAIRS", 0)  # as on large programs: the model's rows only
     assert placed_upper_bound(problem, FAMILIES, 20) == with_fractions
+
+
+@st.composite
+def staffing_programs(draw) -> dict:
+    """Programs where clinicians' hours and the ratio decide who is placed: overlapping groups on two days, a
+    few clinicians with weekly caps, a ratio below the groups' seats, patients who need one or two groups."""
+    blocks = []
+    for index in range(draw(st.integers(2, 6))):
+        start = draw(st.integers(16, 22)) * 60
+        length = draw(st.sampled_from([60, 90, 120, 180]))
+        blocks.append(block(f"b{index}", draw(st.sampled_from(["mon", "tue"])), clock(start), clock(start + length),
+                            max_size=draw(st.integers(2, 6)), clinicians=draw(st.integers(0, 2))))
+    clinicians = [clinician(f"c{index}", max_weekly_hours=draw(st.sampled_from([1, 1.5, 2, 2.5, 3, 4, 5])))
+                  for index in range(draw(st.integers(1, 3)))]
+    rules = {"min_weekly_hours": draw(st.sampled_from([1, 2])), "max_patients_per_clinician": draw(st.integers(1, 4))}
+    return program_dict(blocks=blocks, clinicians=clinicians, rules=rules,
+                        rooms=[{"id": "r1", "site": "north", "capacity": 20}],
+                        patients=[patient(f"P{i}") for i in range(draw(st.integers(1, 10)))])
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(staffing_programs())
+def test_with_clinicians_whole_the_bound_is_never_below_the_number_placed_proven_optimal(data):
+    problem = build(data)
+    assert placed_upper_bound(problem, FAMILIES, 20) >= most_placed(problem)
