@@ -3,7 +3,7 @@ and a row for a block's second clinician.
 
 Why: in the model's LP a clinician can staff fractions of blocks, so their weekly hours stretch
 over more groups than whole blocks allow (medium program 1: a clinician with 12 h staffs three
-blocks whole and a third, a half and a half of three more, two of them at the same time). The
+blocks whole and 0.36, 0.55 and 0.45 of three more, the last two at the same time). The
 LP on patients placed then stays at 133 where the optimum is 132, and tier 1 waits for CP-SAT's
 own proof (benchmarks/RESULTS.md, eighteenth session). A clinician's valid weeks, the sets of
 blocks that do not overlap and fit their hours, are the paths of a small graph: the blocks in
@@ -30,17 +30,12 @@ from typing import Callable, Optional, Sequence
 
 from .constraints.availability import Eligibility
 from .constraints.base import Variables
+from .constraints.staffing import weekly_minutes_cap
 from .lp_relaxation import LinearRelaxation
 from .schema import Problem
 
 #: a clinician whose graph would pass this many arcs keeps only the model's rows (still a valid bound)
 MAX_ARCS_PER_CLINICIAN = 20_000
-
-
-def weekly_minutes_cap(problem: Problem, c: int) -> Optional[int]:
-    """Clinician `c`'s weekly minutes, as the staffing family counts them (None: no cap)."""
-    hours = problem.clinicians[c].max_weekly_hours
-    return None if hours is None else int(round(hours * 60, 6) // 1)
 
 
 def _longest_week(problem: Problem, blocks: Sequence[int]) -> int:

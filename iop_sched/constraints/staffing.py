@@ -30,6 +30,12 @@ def too_few_clinicians(problem: Problem, eligibility: Eligibility, b: int) -> Op
     return None
 
 
+def weekly_minutes_cap(problem: Problem, c: int) -> Optional[int]:
+    """Clinician `c`'s weekly minutes as whole minutes (None: no cap); `iop_sched.clinician_hull` counts them the same."""
+    hours = problem.clinicians[c].max_weekly_hours
+    return None if hours is None else int(round(hours * 60, 6) // 1)
+
+
 def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibility: Eligibility) -> list[ObjectiveTerm]:
     ratio = problem.program.rules.max_patients_per_clinician
     for b, block in enumerate(problem.blocks):
@@ -48,14 +54,14 @@ def add(problem: Problem, model: cp_model.CpModel, variables: Variables, eligibi
             # a ratio above the number of patients never binds; clamped so any integer given fits CP-SAT's int64
             model.add(cp_model.LinearExpr.sum(members) <= min(ratio, len(members)) * staffed)
 
-    for c, clinician in enumerate(problem.clinicians):
+    for c in range(len(problem.clinicians)):
         blocks = eligibility.blocks_of_clinician[c]
         if not blocks:
             continue
         for clique in overlap_cliques({b: problem.blocks[b].interval for b in blocks}):
             model.add_at_most_one([variables.staff[c, b] for b in clique])
-        if clinician.max_weekly_hours is not None:
-            cap = int(round(clinician.max_weekly_hours * 60, 6) // 1)
+        cap = weekly_minutes_cap(problem, c)
+        if cap is not None:
             model.add(cp_model.LinearExpr.weighted_sum(
                 [variables.staff[c, b] for b in blocks], [problem.blocks[b].minutes for b in blocks]) <= cap)
     return []
