@@ -61,7 +61,9 @@ MAX_ARCS_PER_PATIENT = 20_000
 #: Per size: below this many eligible pairs the LP with whole weeks also has each clinician's week whole and a row
 #: for a block's second clinician (`iop_sched.clinician_hull`). Medium programs (~2,100-2,700 pairs): program 1's
 #: bound becomes its optimum (132, was 133) and tier 1 alone is proven at ~1 s where it took 4.5-9.4 s; program 4's
-#: vertex changes and its proof takes ~1.5 s instead of ~3.2 s; the others' LPs take ~0.1-0.3 s longer (crossover).
+#: vertex changes and its proof takes ~1.5 s instead of ~3.2 s; where the old bound was already the optimum the proof
+#: takes ~0.1-0.5 s longer (the crossover of a larger LP; programs 2, 3, 5-8). Over programs 0-8, tier 1 alone: mean
+#: 1.45 s against 2.11 s, slowest 1.99 s against 6.58 s, median 1.49 s against 1.33 s.
 #: Large programs (~13,000-16,000) are left out: their bounds are already the optima, and their LP with a vertex took
 #: 8.5-10 s instead of 5-6 s (program 1 proven at 29 s instead of 8-10 s). Networks' bound stayed 1258 (program 0).
 CLINICIAN_HULL_PAIRS = 10_000
