@@ -49,7 +49,7 @@ def path_weeks(arcs, positions: int) -> set[frozenset[int]]:
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(st.lists(st.tuples(st.sampled_from(["mon", "tue"]), st.integers(16, 40), st.integers(1, 6)), min_size=1, max_size=7),
-       st.integers(1, 12) )
+       st.integers(1, 12))
 def test_a_clinicians_paths_are_exactly_the_weeks_that_fit_their_hours_without_overlaps(shapes, cap_halves):
     blocks = [block(f"b{i}", day, clock(start * 30), clock(start * 30 + length * 30))
               for i, (day, start, length) in enumerate(shapes)]
