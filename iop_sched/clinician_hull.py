@@ -102,23 +102,11 @@ def add_clinician_flows(relaxation: LinearRelaxation, problem: Problem, staff: d
         arcs = clinician_week_arcs(problem, blocks, cap)
         if arcs is None:
             continue
-        leaving: dict[tuple[int, int], list[int]] = defaultdict(list)
-        entering: dict[tuple[int, int], list[int]] = defaultdict(list)
-        staffing: dict[int, list[int]] = defaultdict(list)
-        for tail, head, b in arcs:
-            column = relaxation.add_column(0.0, 1.0)
-            leaving[tail].append(column)
-            entering[head].append(column)
-            if b is not None:
-                staffing[b].append(column)
+        staffing = relaxation.add_flow(((tail, head, () if b is None else (b,)) for tail, head, b in arcs), 1.0,
+                                       (0, 0), ([], [], 1.0, 1.0))  # one week, possibly empty
         arcs_added += len(arcs)
-        rows = relaxation.rows
-        rows.append((leaving[(0, 0)], [1.0] * len(leaving[(0, 0)]), 1.0, 1.0))
-        for node, out in leaving.items():
-            if node != (0, 0):
-                rows.append((entering[node] + out, [1.0] * len(entering[node]) + [-1.0] * len(out), 0.0, 0.0))
         for b in blocks:
-            rows.append(([staff[c, b]] + staffing[b], [1.0] + [-1.0] * len(staffing[b]), -float("inf"), 0.0))
+            relaxation.rows.append(([staff[c, b]] + staffing[b], [1.0] + [-1.0] * len(staffing[b]), -float("inf"), 0.0))
     return arcs_added
 
 

@@ -15,7 +15,7 @@ import threading
 from collections import Counter, defaultdict
 from itertools import chain
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Hashable, Iterable, Optional, Sequence
 
 import numpy as np
 from ortools.sat import cp_model_pb2
@@ -35,6 +35,29 @@ class LinearRelaxation:
         self.column_lower.append(lower)
         self.column_upper.append(upper)
         return len(self.column_lower) - 1
+
+    def add_flow(self, arcs: Iterable[tuple[Hashable, Hashable, Iterable[int]]], upper: float, source: Hashable,
+                 source_row: tuple[list[int], list[float], float, float]) -> dict[int, list[int]]:
+        """A flow through a graph of (tail, head, keys) arcs: a column in [0, `upper`] per arc, the row
+        `source_row` with the columns leaving `source` added at 1, and flow kept at every other node that
+        has arcs leaving it (the nodes without are the ends). Returns each key's columns (the arcs through it).
+
+        Why: a patient's week (`week_hull`) and a clinician's (`clinician_hull`) are both such flows."""
+        leaving: dict[Hashable, list[int]] = defaultdict(list)
+        entering: dict[Hashable, list[int]] = defaultdict(list)
+        through: dict[int, list[int]] = defaultdict(list)
+        for tail, head, keys in arcs:
+            column = self.add_column(0.0, upper)
+            leaving[tail].append(column)
+            entering[head].append(column)
+            for key in keys:
+                through[key].append(column)
+        columns, values, lower, upper_side = source_row
+        self.rows.append((leaving[source] + columns, [1.0] * len(leaving[source]) + values, lower, upper_side))
+        for node, out in leaving.items():
+            if node != source:
+                self.rows.append((entering[node] + out, [1.0] * len(entering[node]) + [-1.0] * len(out), 0.0, 0.0))
+        return through
 
 
 def _literal(reference: int) -> tuple[int, float, float]:

@@ -211,23 +211,11 @@ def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Seque
         if graph is None:
             relaxation.column_upper[placed[p]] = min(relaxation.column_upper[placed[p]], 0.0)
             continue
-        leaving: dict[Node, list[int]] = defaultdict(list)
-        entering: dict[Node, list[int]] = defaultdict(list)
-        through: dict[int, list[int]] = defaultdict(list)
-        for arc in graph.arcs:
-            column = relaxation.add_column(0.0, float(count))
-            leaving[arc.tail].append(column)
-            entering[arc.head].append(column)
-            for b in arc.blocks:
-                through[b].append(column)
+        through = relaxation.add_flow(((arc.tail, arc.head, arc.blocks) for arc in graph.arcs), float(count),
+                                      graph.source, ([placed[p]], [-1.0], 0.0, 0.0))  # as much flow as placed[p]
         arcs_added += len(graph.arcs)
-        rows = relaxation.rows
-        rows.append((leaving[graph.source] + [placed[p]], [1.0] * len(leaving[graph.source]) + [-1.0], 0.0, 0.0))
-        for node, out in leaving.items():
-            if node != graph.source:
-                rows.append((entering[node] + out, [1.0] * len(entering[node]) + [-1.0] * len(out), 0.0, 0.0))
         for b in blocks:
-            rows.append((through[b] + [attend[p, b]], [1.0] * len(through[b]) + [-1.0], 0.0, 0.0))
+            relaxation.rows.append((through[b] + [attend[p, b]], [1.0] * len(through[b]) + [-1.0], 0.0, 0.0))
     return arcs_added
 
 
