@@ -341,10 +341,17 @@ def _highs_model(relaxation: LinearRelaxation):
 class RelaxationSolver:
     """An LP solver on a relaxation (HiGHS), cancellable from another thread (the search beside it may
     end first). HiGHS releases the GIL while it solves, stops at its wall-clock time limit, and checks
-    for a cancellation at each interior-point iteration."""
+    for a cancellation at each interior-point iteration.
 
-    def __init__(self) -> None:
+    `interruptible=False`: HiGHS is not asked to check, and a cancelled solve runs on to its end or its time
+    limit (its answer is dropped). Why: the check is a Python callback, which needs the GIL, and HiGHS makes it
+    ~16,000 times on a medium program's LP (0.4 s); beside a thread running Python, each call waits for the GIL,
+    and the same LP took 44 s (benchmarks/RESULTS.md, nineteenth session). Beside CP-SAT's search, which holds no
+    GIL, the check costs nothing."""
+
+    def __init__(self, interruptible: bool = True) -> None:
         self._cancelled = threading.Event()
+        self._interruptible = interruptible
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -385,9 +392,10 @@ class RelaxationSolver:
             if data_in is not None and self._cancelled.is_set():
                 data_in.user_interrupt = True
 
-        highs.setCallback(on_iteration, None)
-        highs.startCallback(highspy.cb.HighsCallbackType.kCallbackIpmInterrupt)
-        highs.startCallback(highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt)
+        if self._interruptible:
+            highs.setCallback(on_iteration, None)
+            highs.startCallback(highspy.cb.HighsCallbackType.kCallbackIpmInterrupt)
+            highs.startCallback(highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt)
         highs.run()
         if self.cancelled:
             return None

@@ -9,7 +9,7 @@ module in `constraints/` listed in `FAMILIES`, plus its tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 from ortools.sat.python import cp_model
 
@@ -68,10 +68,12 @@ def create_variables(problem: Problem, model: cp_model.CpModel, eligibility: Eli
     return variables
 
 
-def build_model(problem: Problem, families: Sequence[ConstraintFamily] = FAMILIES) -> ScheduleModel:
-    """Build the whole CP-SAT model for a validated problem."""
+def build_model(problem: Problem, families: Sequence[ConstraintFamily] = FAMILIES,
+                eligibility: Optional[Eligibility] = None) -> ScheduleModel:
+    """Build the whole CP-SAT model for a validated problem (`eligibility`: the problem's, when already computed)."""
     model = cp_model.CpModel()
-    eligibility = availability.compute_eligibility(problem)
+    if eligibility is None:
+        eligibility = availability.compute_eligibility(problem)
     variables = create_variables(problem, model, eligibility)
     terms: list[ObjectiveTerm] = []
     for family in families:

@@ -52,12 +52,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from .constraints import continuity, pins, symmetry
+from .constraints.availability import compute_eligibility
 from .constraints.base import CONDITIONAL_BOUND_KEYS, TIER_PINS
 from .decompose import as_minimised, independent_parts, leading_separable, solve_parts
 from .model import (FAMILIES, REPLANNING_TIERS, TIER_CHANGES, TIER_COSTS, TIER_KEEP, TIER_PLACED,
                     TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model)
 from .schema import Problem
-from .tier_runner import Progress, TierOutcome, TierRunner, hint_empty_schedule, hint_first_come_first_served
+from .tier_runner import (PlacedLP, Progress, TierOutcome, TierRunner, hint_empty_schedule,
+                          hint_first_come_first_served, lp_seconds_needed)
 
 if TYPE_CHECKING:
     from .result import Schedule
@@ -227,26 +229,33 @@ def solve_model(
         tiers = REPLANNING_TIERS if previous is not None else TIERS
         if has_pins:
             tiers = (TIER_PINS,) + tuple(tiers)
-    schedule_model = build_model(problem, families)
+    eligibility = compute_eligibility(problem)
+    pairs = sum(map(len, eligibility.blocks_of_patient))  # eligible (patient, block) pairs: the program's size
+    deadline = started + time_limit
+    split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
+    parts = independent_parts(problem, eligibility) if split else []
+    placed_lp = None
+    if (tiers and tiers[0] == TIER_PLACED and len(parts) <= 1 and pairs in PLACED_BOUND_PAIRS
+            and pairs in PLACED_GUIDED_PAIRS and deadline - time.monotonic() >= lp_seconds_needed(pairs)):
+        # tier 1's guiding LP is built first, so HiGHS solves it while the model is built (`PlacedLP`)
+        placed_lp = PlacedLP(problem, families, deadline, guided=True, eligibility=eligibility)
+    schedule_model = build_model(problem, families, eligibility)
     model = schedule_model.model
     variables = schedule_model.variables
     outcome = SolveOutcome(schedule_model)
     outcome.previous = earlier
-    pairs = len(variables.attend)  # eligible (patient, block) pairs: the program's size
     per_tier = {tier: tier_parameters(tier, workers, seed, log, extra_parameters, pairs)
                 for tier in tiers}
     outcome.parameters = {"time_limit": float(time_limit), "tiers": {str(t): p for t, p in per_tier.items()}}
 
-    deadline = started + time_limit
     lp_tiers = [tier for tier, window in ((TIER_PLACED, PLACED_BOUND_PAIRS), (TIER_COSTS, COSTS_BOUND_PAIRS))
                 if pairs in window]
     runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
                         lp_bounds_until=deadline if lp_tiers else None, lp_tiers=lp_tiers,
                         guided_tiers=[tier for tier, window in ((TIER_PLACED, PLACED_GUIDED_PAIRS),
-                                                                (TIER_WISHES, WISHES_GUIDED_PAIRS)) if pairs in window])
+                                                                (TIER_WISHES, WISHES_GUIDED_PAIRS)) if pairs in window],
+                        placed_lp=placed_lp)
     hint_empty_schedule(schedule_model)
-    split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
-    parts = independent_parts(problem, schedule_model.eligibility) if split else []
     start: Optional[continuity.PreviousSchedule] = None  # the week returned when no tier below finds one
     start_from: Optional[str] = None  # what `start` is when it is not the solver's own
     if len(parts) > 1:

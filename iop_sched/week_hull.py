@@ -48,6 +48,7 @@ from .schema import Problem
 from .weektime import MINUTES_PER_DAY
 
 if TYPE_CHECKING:
+    from .constraints.availability import Eligibility
     from .model import ConstraintFamily, ScheduleModel
 
 #: the constraint families that decide who can be placed (the others rank schedules or break symmetry)
@@ -254,11 +255,22 @@ def _merge_identical_weeks(problem: Problem, schedule_model: "ScheduleModel", re
     return relaxation, copies
 
 
+@dataclass(frozen=True)
+class BuiltRelaxation:
+    """A tier's LP as built (`_tier_relaxation`), ready for HiGHS."""
+
+    relaxation: LinearRelaxation
+    schedule_model: "ScheduleModel"  # the model its rows were read from (column indices are its variables')
+    copies: Optional[list[int]]      # how many identical patients each patient's columns stand for
+    with_topics: bool                # whether required topics were in the weeks (`identical_weeks`)
+
+
 def _tier_relaxation(problem: Problem, families: Sequence[ConstraintFamily], tier: int, placed_at_least: int,
-                     deadline: float, solver: Optional[RelaxationSolver],
-                     whole_weeks: bool) -> Optional[tuple[LinearRelaxation, "ScheduleModel", Optional[list[int]]]]:
+                     deadline: float, solver: Optional[RelaxationSolver], whole_weeks: bool,
+                     eligibility: Optional["Eligibility"] = None) -> Optional[BuiltRelaxation]:
     """The LP bounding `tier` (`_tier_lower_bound`), the model it was read from, and how many patients each
-    patient's columns stand for; None without the weeks' rule or when stopped."""
+    patient's columns stand for; None without the weeks' rule or when stopped. `eligibility`: the program's,
+    when already computed."""
     from .model import build_model
 
     if patient_week.add not in families:
@@ -266,7 +278,7 @@ def _tier_relaxation(problem: Problem, families: Sequence[ConstraintFamily], tie
     weeks_rows = () if whole_weeks else (patient_week.add, topics.add)
     chosen = [family for family in families
               if family in PLACING_FAMILIES or family in TIER_FAMILIES[tier] or family in weeks_rows]
-    schedule_model = build_model(problem, chosen)
+    schedule_model = build_model(problem, chosen, eligibility)
     placed = cp_model.LinearExpr.sum(schedule_model.variables.placed)
     if placed_at_least > 0:
         schedule_model.model.add(placed >= placed_at_least)
@@ -292,7 +304,7 @@ def _tier_relaxation(problem: Problem, families: Sequence[ConstraintFamily], tie
                 return None
     if deadline - time.monotonic() <= 0 or (solver is not None and solver.cancelled):
         return None
-    return relaxation, schedule_model, copies
+    return BuiltRelaxation(relaxation, schedule_model, copies, topics.add in families)
 
 
 def _tier_lower_bound(problem: Problem, families: Sequence[ConstraintFamily], tier: int, placed_at_least: int,
@@ -309,7 +321,7 @@ def _tier_lower_bound(problem: Problem, families: Sequence[ConstraintFamily], ti
     built = _tier_relaxation(problem, families, tier, placed_at_least, deadline, solver, whole_weeks)
     if built is None:
         return None
-    return (solver or RelaxationSolver()).solve(built[0], deadline - time.monotonic())
+    return (solver or RelaxationSolver()).solve(built.relaxation, deadline - time.monotonic())
 
 
 def placed_upper_bound(problem: Problem, families: Sequence[ConstraintFamily], seconds: float,
@@ -331,24 +343,19 @@ class PlacedRelaxation:
     settled: frozenset[tuple[int, int]]
 
 
-def _vertex_pairs(problem: Problem, families: Sequence[ConstraintFamily], tier: int, placed_at_least: int,
-                  seconds: float, solver: Optional[RelaxationSolver],
-                  whole_weeks: bool) -> Optional[tuple[float, dict[tuple[int, int], float], set[int]]]:
-    """`tier`'s LP solved to an optimal vertex: its safe bound, each (patient, block) pair's value there (a merged
+def _vertex_values(problem: Problem, built: BuiltRelaxation, seconds: float,
+                   solver: Optional[RelaxationSolver]) -> Optional[tuple[float, dict[tuple[int, int], float], set[int]]]:
+    """A built LP solved to an optimal vertex: its safe bound, each (patient, block) pair's value there (a merged
     class's pairs share their class's column), and the patients of their own (not merged with identical ones)."""
-    deadline = time.monotonic() + seconds
-    built = _tier_relaxation(problem, families, tier, placed_at_least, deadline, solver, whole_weeks)
-    if built is None:
-        return None
-    relaxation, schedule_model, copies = built
-    answer = (solver or RelaxationSolver()).solve_vertex(relaxation, deadline - time.monotonic())
+    answer = (solver or RelaxationSolver()).solve_vertex(built.relaxation, seconds)
     if answer is None:
         return None
     bound, values = answer
+    schedule_model, copies = built.schedule_model, built.copies
     attend = schedule_model.variables.attend
     standing_for = list(range(len(problem.patients)))  # whose columns stand for each patient's
     if copies is not None:
-        for members in identical_weeks(problem, schedule_model.eligibility.blocks_of_patient, topics.add in families):
+        for members in identical_weeks(problem, schedule_model.eligibility.blocks_of_patient, built.with_topics):
             if copies[members[0]] > 1:
                 for p in members[1:]:
                     standing_for[p] = members[0]
@@ -364,7 +371,25 @@ def placed_relaxation(problem: Problem, families: Sequence[ConstraintFamily], se
     2,358), and a search over those alone finds the LP's count where it is the optimum in a fraction of the
     whole model's time (benchmarks/RESULTS.md, sixteenth session).
     """
-    vertex = _vertex_pairs(problem, families, TIER_PLACED, 0, seconds, solver, whole_weeks=True)
+    deadline = time.monotonic() + seconds
+    built = build_placed_relaxation(problem, families, seconds, solver)
+    return None if built is None else solve_placed_relaxation(problem, built, deadline - time.monotonic(), solver)
+
+
+def build_placed_relaxation(problem: Problem, families: Sequence[ConstraintFamily], seconds: float,
+                            solver: Optional[RelaxationSolver] = None,
+                            eligibility: Optional["Eligibility"] = None) -> Optional[BuiltRelaxation]:
+    """`placed_relaxation`'s LP, built for `solve_placed_relaxation`; None without the weeks' rule or in time.
+
+    Why apart: building is Python and holds the GIL (medium programs ~0.15 s, large ~0.9 s), while HiGHS's
+    solve releases it; built first, the LP is solved beside the rest of the set-up (`TierRunner`)."""
+    return _tier_relaxation(problem, families, TIER_PLACED, 0, time.monotonic() + seconds, solver, True, eligibility)
+
+
+def solve_placed_relaxation(problem: Problem, built: BuiltRelaxation, seconds: float,
+                            solver: Optional[RelaxationSolver] = None) -> Optional[PlacedRelaxation]:
+    """The `PlacedRelaxation` of an LP from `build_placed_relaxation`; None without a vertex in time."""
+    vertex = _vertex_values(problem, built, seconds, solver)
     if vertex is None:
         return None
     bound, used, alone = vertex
@@ -385,7 +410,9 @@ def wishes_support(problem: Problem, families: Sequence[ConstraintFamily], place
     """
     if wishes.add not in families:
         return None
-    vertex = _vertex_pairs(problem, families, TIER_WISHES, placed_at_least, seconds, solver, whole_weeks=False)
+    deadline = time.monotonic() + seconds
+    built = _tier_relaxation(problem, families, TIER_WISHES, placed_at_least, deadline, solver, whole_weeks=False)
+    vertex = None if built is None else _vertex_values(problem, built, deadline - time.monotonic(), solver)
     if vertex is None:
         return None
     return frozenset(pair for pair, value in vertex[1].items() if value > SUPPORT_TOLERANCE)
@@ -435,9 +462,9 @@ class BoundsBeside:
     """
 
     def __init__(self, computations: Sequence[tuple[int, Callable[[RelaxationSolver], Optional[int]]]],
-                 on_bound: Optional[Callable[[int, int], None]] = None):
+                 on_bound: Optional[Callable[[int, int], None]] = None, interruptible: bool = True):
         self._on_bound = on_bound  # called from the LP's thread with (tier, bound) as each bound is ready
-        self._solver = RelaxationSolver()
+        self._solver = RelaxationSolver(interruptible)  # (see there: not interruptible beside Python)
         self._lock = threading.Lock()
         self._bounds: dict[int, int] = {}
         self.errors: dict[int, Exception] = {}  # what stopped a tier's LP, if it failed (no bound for it then)

@@ -437,6 +437,69 @@ def test_the_search_stops_at_the_bound_whichever_comes_first_and_only_while_it_r
     assert search.stops == 0  # the search had ended
 
 
+def test_a_search_attached_after_the_bound_and_its_count_came_is_stopped_at_once():
+    """Tier 1's LP may start before tier 1's search exists (`PlacedLP`): what it heard meanwhile still counts."""
+    stop = tier_runner.StopAtBound()
+    stop.on_bound(TIER_PLACED, 5)
+    stop.on_value(5)  # nothing to stop yet
+    search = FakeSearch()
+    stop.attach(search)
+    assert search.stops == 1
+    stop = tier_runner.StopAtBound()
+    stop.on_bound(TIER_PLACED, 5)
+    search = FakeSearch()
+    stop.attach(search)
+    assert search.stops == 0  # no count yet
+    stop.on_value(5)
+    assert search.stops == 1
+
+
+def test_tier_ones_guiding_lp_is_built_before_the_model_and_solved_beside_its_build(monkeypatch):
+    import importlib
+
+    from programs import solve_checked
+
+    solve_module = importlib.import_module("iop_sched.solve")
+    calls: list[str] = []
+    build_lp, solve_lp, build_whole = (tier_runner.build_placed_relaxation, tier_runner.solve_placed_relaxation,
+                                       solve_module.build_model)
+    interruptibles: list[bool] = []
+    beside = tier_runner.BoundsBeside
+
+    def recording_beside(computations, on_bound=None, interruptible=True):
+        interruptibles.append(interruptible)
+        return beside(computations, on_bound, interruptible)
+
+    monkeypatch.setattr(tier_runner, "build_placed_relaxation", lambda *a, **k: calls.append("LP built") or build_lp(*a, **k))
+    monkeypatch.setattr(tier_runner, "solve_placed_relaxation", lambda *a: calls.append("LP solved") or solve_lp(*a))
+    monkeypatch.setattr(solve_module, "build_model", lambda *a: calls.append("model built") or build_whole(*a))
+    monkeypatch.setattr(tier_runner, "BoundsBeside", recording_beside)
+    problem = problem_from_data(generate("small", 0))
+    solve_checked(problem, time_limit=10, tiers=[TIER_PLACED])
+    assert calls == ["model built"]  # a small program: no LP
+    for window in ("PLACED_BOUND_PAIRS", "PLACED_GUIDED_PAIRS"):
+        monkeypatch.setattr(solve_module, window, range(1, 100_000))
+    calls.clear()
+    schedule = solve_checked(problem, time_limit=10, tiers=[TIER_PLACED])
+    assert calls.index("LP built") < calls.index("model built") and "LP solved" in calls
+    assert interruptibles == [False]  # HiGHS's solve runs beside the model's build: see RelaxationSolver
+    assert schedule.stats["placed"] == schedule.stats["placed_bound"]
+    calls.clear()
+    solve_checked(problem, time_limit=10, tiers=[TIER_WISHES, TIER_PLACED])  # tier 1 second: its LP starts with it
+    assert calls.index("model built") < calls.index("LP built") and interruptibles[1:] == [False]
+
+
+def test_a_guiding_lp_that_fails_to_build_gives_no_bound_and_keeps_its_error(monkeypatch):
+    def failing(*args, **kwargs):
+        raise MemoryError("no room for the LP")
+
+    monkeypatch.setattr(tier_runner, "build_placed_relaxation", failing)
+    problem = problem_from_data(generate("small", 0))
+    lp = tier_runner.PlacedLP(problem, FAMILIES, time.monotonic() + 10, guided=True)
+    assert lp.bounds.finish(10.0) == {} and lp.guide is None
+    assert isinstance(lp.bounds.errors[TIER_PLACED], MemoryError)
+
+
 def test_an_lp_that_has_not_ended_leaves_tier_one_as_the_search_left_it(monkeypatch):
     release = threading.Event()
     problem = problem_from_data(generate("medium", 0))
@@ -761,7 +824,8 @@ def test_the_placed_relaxation_gives_the_bound_and_the_pairs_a_vertex_uses():
     assert guide.support <= eligible
     import iop_sched.week_hull as week_hull
 
-    _, lp_model, copies = week_hull._tier_relaxation(problem, FAMILIES, TIER_PLACED, 0, time.monotonic() + 30, None, True)
+    built = week_hull.build_placed_relaxation(problem, FAMILIES, 30)
+    lp_model, copies = built.schedule_model, built.copies
     blocks_of_patient = lp_model.eligibility.blocks_of_patient
     merged = [members for members in identical_weeks(problem, blocks_of_patient, True) if copies[members[0]] > 1]
     assert merged
@@ -793,7 +857,8 @@ def guided_tier_one(monkeypatch, guide_for) -> tuple[TierRunner, list, list]:
     plain.solve_tier(TIER_PLACED, 20.0)
     assert plain.outcomes[0].status == "optimal"
     guide = guide_for(plain.outcomes[0].value, plain.best_week())
-    monkeypatch.setattr(tier_runner, "placed_relaxation", lambda *args: guide)
+    monkeypatch.setattr(tier_runner, "build_placed_relaxation", lambda *args, **kwargs: "built")
+    monkeypatch.setattr(tier_runner, "solve_placed_relaxation", lambda *args: guide)
     monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
     CountingSolver.models = []
     schedule_model = build_model(problem)
