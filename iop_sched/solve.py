@@ -237,8 +237,9 @@ def solve_model(
     placed_lp = None
     if (tiers and tiers[0] == TIER_PLACED and len(parts) <= 1 and pairs in PLACED_BOUND_PAIRS
             and pairs in PLACED_GUIDED_PAIRS and deadline - time.monotonic() >= lp_seconds_needed(pairs)):
-        # tier 1's guiding LP is built first, so HiGHS solves it while the model is built (`PlacedLP`)
-        placed_lp = PlacedLP(problem, families, deadline, guided=True, eligibility=eligibility)
+        # tier 1's guiding LP is built first, so HiGHS solves it while the model is built (`PlacedLP`); beside
+        # that Python, HiGHS must not call back into Python (`RelaxationSolver`)
+        placed_lp = PlacedLP(problem, families, deadline, guided=True, eligibility=eligibility, interruptible=False)
     schedule_model = build_model(problem, families, eligibility)
     model = schedule_model.model
     variables = schedule_model.variables

@@ -177,11 +177,12 @@ class PlacedLP:
     Guided (`guide`: where an optimal vertex seats patients), the LP is built in the caller's thread at once and
     only HiGHS's solve runs beside. Why: building is Python and holds the GIL; HiGHS does not. Started before the
     model is built (`iop_sched.solve`), the LP is solved while the model and the first-come-first-served hint are
-    built, instead of after them (medium programs: ~0.1 s of tier 1's ~1 s; large programs ~0.7 s).
+    built, instead of after them (large programs: it ends ~0.7 s sooner; medium ones within noise). Beside that
+    Python it must not be `interruptible` (`RelaxationSolver`).
     """
 
     def __init__(self, problem: Problem, families: Sequence[ConstraintFamily], until: float, guided: bool,
-                 eligibility: Optional["Eligibility"] = None):
+                 eligibility: Optional["Eligibility"] = None, interruptible: bool = True):
         self.stop = StopAtBound()
         self.guide: Optional[PlacedRelaxation] = None  # set by the LP's thread when guided
 
@@ -204,8 +205,7 @@ class PlacedLP:
                 return None if self.guide is None else self.guide.bound
 
             compute = guide
-        # guided, HiGHS runs beside Python (the model's build, the hint): not interruptible, see RelaxationSolver
-        self.bounds = BoundsBeside([(TIER_PLACED, compute)], on_bound=self.stop.on_bound, interruptible=not guided)
+        self.bounds = BoundsBeside([(TIER_PLACED, compute)], on_bound=self.stop.on_bound, interruptible=interruptible)
 
 
 def hint_complete_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:

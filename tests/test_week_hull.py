@@ -486,7 +486,8 @@ def test_tier_ones_guiding_lp_is_built_before_the_model_and_solved_beside_its_bu
     assert schedule.stats["placed"] == schedule.stats["placed_bound"]
     calls.clear()
     solve_checked(problem, time_limit=10, tiers=[TIER_WISHES, TIER_PLACED])  # tier 1 second: its LP starts with it
-    assert calls.index("model built") < calls.index("LP built") and interruptibles[1:] == [False]
+    assert calls.index("model built") < calls.index("LP built")
+    assert interruptibles[1:] == [True]  # nothing but CP-SAT runs beside it there: it may be cancelled
 
 
 def test_a_guiding_lp_that_fails_to_build_gives_no_bound_and_keeps_its_error(monkeypatch):
