@@ -194,7 +194,9 @@ def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Seque
     or None when `stop` said to stop (checked patient by patient).
 
     `placed` and `attend` are the model's column indices. A patient with no valid week is fixed
-    unplaced; one whose graph is too large keeps only the model's rows. `copies[p]`: how many
+    unplaced and out of every group (otherwise the LP seats them at no cost, filling groups' minimum sizes, and
+    an optimal vertex uses such pairs whole: medium program 3's patient 88 in seven groups, two of them at the same
+    hour); one whose graph is too large keeps only the model's rows. `copies[p]`: how many
     identical patients p's columns stand for (`lp_relaxation.merge_interchangeable`; 0: merged into
     another's, no flow), 1 each by default.
     """
@@ -209,8 +211,9 @@ def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Seque
             graph = week_graph(problem, p, blocks, with_topics) if blocks else None
         except GraphTooLarge:
             continue
-        if graph is None:
-            relaxation.column_upper[placed[p]] = min(relaxation.column_upper[placed[p]], 0.0)
+        if graph is None:  # no valid week: never placed, so never in a group (attending implies placed)
+            for column in [placed[p]] + [attend[p, b] for b in blocks]:
+                relaxation.column_upper[column] = min(relaxation.column_upper[column], 0.0)
             continue
         through = relaxation.add_flow(((arc.tail, arc.head, arc.blocks) for arc in graph.arcs), float(count),
                                       graph.source, ([placed[p]], [-1.0], 0.0, 0.0))  # as much flow as placed[p]

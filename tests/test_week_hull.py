@@ -22,6 +22,7 @@ from benchmarks.generate import generate
 from iop_sched import problem_from_data
 from iop_sched.constraints.availability import compute_eligibility
 from iop_sched import tier_runner
+from iop_sched import week_hull
 from iop_sched.constraints import costs
 from iop_sched.model import FAMILIES, TIER_COSTS, TIER_PLACED, TIER_WISHES, build_model
 from iop_sched.tier_runner import (TierRunner, hint_empty_schedule,
@@ -32,7 +33,7 @@ from iop_sched.lp_relaxation import (LinearRelaxation, RelaxationSolver, merge_i
 from iop_sched.week_hull import (BoundsBeside, PlacedRelaxation, costs_lower_bound, identical_weeks, placed_relaxation,
                                  placed_upper_bound, week_graph, wishes_support)
 
-from programs import block, build, patient, program_dict
+from programs import block, build, patient, program_dict, solve_checked
 from test_properties import programs
 
 
@@ -229,6 +230,20 @@ def test_a_patient_with_no_valid_week_counts_for_nothing():
     data = two_hour_groups_one_seat_on_tuesday()
     data["program"]["rules"]["min_weekly_hours"] = 5  # Monday and Tuesday hold 4 h
     assert placed_upper_bound(build(data), FAMILIES, 10) == 0
+
+
+def test_a_patient_with_no_valid_week_fills_no_group_in_the_lp():
+    """Seated at no cost, a patient whom no week fits would make up a group's minimum size for another (the LP placed
+    p1 then), and an optimal vertex would use their pairs whole, which the guide then holds in its search."""
+    data = program_dict(blocks=[block("a", "mon", "09:00", "12:00", room="r1", min_size=2)],
+                        patients=[patient("p1"), patient("p2", min_weekly_hours=5)], rules={"min_weekly_hours": 3})
+    problem = build(data)
+    assert placed_upper_bound(problem, FAMILIES, 10) == 0  # p1 alone cannot open the group
+    built = week_hull.build_placed_relaxation(problem, FAMILIES, 10)
+    p2 = [p for p, patient_ in enumerate(problem.patients) if patient_.id == "p2"][0]
+    columns = [var.index for (p, b), var in built.schedule_model.variables.attend.items() if p == p2]
+    assert columns and all(built.relaxation.column_upper[column] == 0 for column in columns)
+    assert solve_checked(data, time_limit=10).stats["placed"] == 0
 
 
 def test_clauses_implications_and_negated_literals_keep_their_meaning_in_the_lp():
