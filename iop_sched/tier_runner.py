@@ -21,11 +21,11 @@ from .floors import wishes_floor
 from .model import MAXIMISED_TIERS, TIER_COSTS, TIER_NAMES, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
 from .lp_relaxation import RelaxationSolver
 from .schema import Problem
+from .week_hull import (BoundsBeside, PlacedRelaxation, build_placed_relaxation, costs_lower_bound,
+                        placed_upper_bound, solve_placed_relaxation, wishes_support)
 
 if TYPE_CHECKING:
     from .constraints.availability import Eligibility
-from .week_hull import (BoundsBeside, PlacedRelaxation, build_placed_relaxation, costs_lower_bound,
-                        placed_upper_bound, solve_placed_relaxation, wishes_support)
 
 Progress = Callable[[dict], None]
 
@@ -178,7 +178,7 @@ class PlacedLP:
     Guided (`guide`: where an optimal vertex seats patients), the LP is built in the caller's thread at once and
     only HiGHS's solve runs beside. Why: building is Python and holds the GIL; HiGHS does not. Started before the
     model is built (`iop_sched.solve`), the LP is solved while the model and the first-come-first-served hint are
-    built, instead of after them (large programs: it ends ~0.7 s sooner; medium ones within noise). Beside that
+    built, instead of after them (large programs: it ends 0.5-0.65 s sooner; medium ones within noise). Beside that
     Python it must not be `interruptible` (`RelaxationSolver`).
     """
 
