@@ -45,7 +45,7 @@ from .constraints import costs, group_size, patient_week, rooms, staffing, topic
 from .constraints.base import TIER_COSTS, TIER_PLACED, TIER_WISHES
 from .lp_relaxation import LinearRelaxation, RelaxationSolver, merge_interchangeable, model_relaxation
 from .schema import Problem
-from .weektime import MINUTES_PER_DAY
+from .weektime import MINUTES_PER_DAY, overlap_cliques
 
 if TYPE_CHECKING:
     from .constraints.availability import Eligibility
@@ -196,7 +196,7 @@ def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Seque
     `placed` and `attend` are the model's column indices. A patient with no valid week is fixed
     unplaced and out of every group (otherwise the LP seats them at no cost, filling groups' minimum sizes, and
     an optimal vertex uses such pairs whole: medium program 3's patient 88 in seven groups, two of them at the same
-    hour); one whose graph is too large keeps only the model's rows. `copies[p]`: how many
+    hour); one whose graph is too large keeps the model's own rows of a week (`_add_week_rows`). `copies[p]`: how many
     identical patients p's columns stand for (`lp_relaxation.merge_interchangeable`; 0: merged into
     another's, no flow), 1 each by default.
     """
@@ -210,6 +210,7 @@ def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Seque
         try:
             graph = week_graph(problem, p, blocks, with_topics) if blocks else None
         except GraphTooLarge:
+            _add_week_rows(relaxation, problem, p, placed[p], {b: attend[p, b] for b in blocks})
             continue
         if graph is None:  # no valid week: never placed, so never in a group (attending implies placed)
             for column in [placed[p]] + [attend[p, b] for b in blocks]:
@@ -221,6 +222,25 @@ def add_week_flows(relaxation: LinearRelaxation, problem: Problem, placed: Seque
         for b in blocks:
             relaxation.rows.append((through[b] + [attend[p, b]], [1.0] * len(through[b]) + [-1.0], 0.0, 0.0))
     return arcs_added
+
+
+def _add_week_rows(relaxation: LinearRelaxation, problem: Problem, p: int, placed: int, attend: dict[int, int]) -> None:
+    """Patient p's week as the model's own rows (`constraints.patient_week`), for a patient whose graph is too large:
+    a group only when placed (tighter than the minutes' rows alone: tests/test_week_hull.py), at most one group at a
+    time, weekly minutes between the patient's minimum and maximum.
+
+    Why: the whole-week LP leaves the patient_week family out (the flows stand for it), so without these such a
+    patient would count as placed for nothing and sit in groups at no cost. Each row holds for one patient and, summed,
+    for a class of identical patients sharing these columns (`copies`)."""
+    for column in attend.values():
+        relaxation.rows.append(([column, placed], [1.0, -1.0], -math.inf, 0.0))
+    for clique in overlap_cliques({b: problem.blocks[b].interval for b in attend}):
+        relaxation.rows.append(([attend[b] for b in clique] + [placed], [1.0] * len(clique) + [-1.0], -math.inf, 0.0))
+    patient = problem.patients[p]
+    minutes = [float(problem.blocks[b].minutes) for b in attend]
+    for bound, lower, upper in ((problem.min_minutes_for(patient), 0.0, math.inf),
+                                (problem.max_minutes_for(patient), -math.inf, 0.0)):
+        relaxation.rows.append((list(attend.values()) + [placed], minutes + [-float(bound)], lower, upper))
 
 
 def identical_weeks(problem: Problem, blocks_of_patient: Sequence[Sequence[int]], with_topics: bool) -> list[list[int]]:

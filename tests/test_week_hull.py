@@ -33,7 +33,7 @@ from iop_sched.lp_relaxation import (LinearRelaxation, RelaxationSolver, merge_i
 from iop_sched.week_hull import (BoundsBeside, PlacedRelaxation, costs_lower_bound, identical_weeks, placed_relaxation,
                                  placed_upper_bound, week_graph, wishes_support)
 
-from programs import block, build, patient, program_dict, solve_checked
+from programs import block, build, clinician, patient, program_dict, solve_checked
 from test_properties import programs
 
 
@@ -722,6 +722,25 @@ def test_a_graph_past_its_limit_leaves_the_patient_to_the_models_rows(monkeypatc
     except week_hull.GraphTooLarge:
         pass
     assert placed_upper_bound(problem, FAMILIES, 10) == 2  # weaker without the weeks, never wrong
+
+
+def test_a_patient_past_the_graphs_limit_is_not_placed_for_nothing(monkeypatch):
+    """Past its limit a patient keeps the model's rows of a week: 5 h needed, 4 h reachable, so never placed; and
+    placed, never in two groups at once."""
+    data = two_hour_groups_one_seat_on_tuesday()
+    data["program"]["rules"]["min_weekly_hours"] = 5
+    monkeypatch.setattr(week_hull, "MAX_ARCS_PER_PATIENT", 1)
+    assert placed_upper_bound(build(data), FAMILIES, 10) == 0
+    overlapping = program_dict(blocks=[block("a", "mon", "09:00", "11:00", room="r1"),
+                                       block("b", "mon", "10:00", "12:00", room="r2")],
+                               rooms=[{"id": "r1", "site": "north", "capacity": 10},
+                                      {"id": "r2", "site": "north", "capacity": 10}],
+                               clinicians=[clinician("c1"), clinician("c2")], patients=[patient("p1")],
+                               rules={"min_weekly_hours": 3})
+    assert placed_upper_bound(build(overlapping), FAMILIES, 10) == 0  # a and b together would make 4 h
+    monkeypatch.setattr(week_hull, "_add_week_rows", lambda *args: None)
+    assert placed_upper_bound(build(data), FAMILIES, 10) == 2
+    assert placed_upper_bound(build(overlapping), FAMILIES, 10) == 1
 
 
 def test_a_cancelled_lp_stops_building_and_gives_no_bound():
