@@ -236,9 +236,13 @@ def solve_model(
     deadline = started + time_limit
     split = leading_separable(tiers) if decompose and earlier is None and not has_pins else ()
     parts = independent_parts(problem, eligibility) if split else []
+    lp_tiers = [tier for tier, window in ((TIER_PLACED, PLACED_BOUND_PAIRS), (TIER_COSTS, COSTS_BOUND_PAIRS))
+                if pairs in window]
+    guided_tiers = [tier for tier, window in ((TIER_PLACED, PLACED_GUIDED_PAIRS), (TIER_WISHES, WISHES_GUIDED_PAIRS))
+                    if pairs in window]
     placed_lp = None
-    if (tiers and tiers[0] == TIER_PLACED and len(parts) <= 1 and pairs in PLACED_BOUND_PAIRS
-            and pairs in PLACED_GUIDED_PAIRS and deadline - time.monotonic() >= lp_seconds_needed(pairs)):
+    if (tiers and tiers[0] == TIER_PLACED and len(parts) <= 1 and TIER_PLACED in lp_tiers
+            and TIER_PLACED in guided_tiers and deadline - time.monotonic() >= lp_seconds_needed(pairs)):
         # tier 1's guiding LP is built first, so HiGHS solves it while the model is built (`PlacedLP`); beside
         # that Python, HiGHS must not call back into Python (`RelaxationSolver`)
         placed_lp = PlacedLP(problem, families, deadline, guided=True, eligibility=eligibility, interruptible=False)
@@ -251,13 +255,9 @@ def solve_model(
                 for tier in tiers}
     outcome.parameters = {"time_limit": float(time_limit), "tiers": {str(t): p for t, p in per_tier.items()}}
 
-    lp_tiers = [tier for tier, window in ((TIER_PLACED, PLACED_BOUND_PAIRS), (TIER_COSTS, COSTS_BOUND_PAIRS))
-                if pairs in window]
     runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
                         lp_bounds_until=deadline if lp_tiers else None, lp_tiers=lp_tiers,
-                        guided_tiers=[tier for tier, window in ((TIER_PLACED, PLACED_GUIDED_PAIRS),
-                                                                (TIER_WISHES, WISHES_GUIDED_PAIRS)) if pairs in window],
-                        placed_lp=placed_lp)
+                        guided_tiers=guided_tiers, placed_lp=placed_lp)
     hint_empty_schedule(schedule_model)
     start: Optional[continuity.PreviousSchedule] = None  # the week returned when no tier below finds one
     start_from: Optional[str] = None  # what `start` is when it is not the solver's own
