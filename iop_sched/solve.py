@@ -115,8 +115,9 @@ COSTS_BOUND_PAIRS = range(5_000, 60_001)
 #: (tier 1 alone, 42 s, solver seeds 0-2: 499 / 527 (proven at 8.4-9.9 s) / 529 on every seed against 499-500 /
 #: 525-526 / 526-528 unguided; before that session a copy holding pairs no schedule can use was infeasible there, and
 #: the guide had lost). Since the nineteenth its held pairs are usable there (patients whom no week fits no longer sit
-#: in the LP's groups): program 0 is proven (500) at 5.6-8.2 s in four runs of five. Networks (~47,000-53,000) are
-#: left out: their LP takes ~27 s alone.
+#: in the LP's groups): program 0 is proven (500) at 5.6-8.2 s in four runs of five. Since the twentieth the copy asks
+#: first for the bound itself: programs 0 and 1 proven at 5.0-7.3 s and 6.1-7.8 s on every solver seed 0-2 (program
+#: 1 took 13.6-15.1 s). Networks (~47,000-53,000) are left out: their LP takes ~27 s alone.
 PLACED_GUIDED_PAIRS = range(1_000, 30_000)
 #: Per size: on programs with this many eligible pairs the wishes tier first searches the pairs of its own LP's
 #: vertex and of the schedule in hand. Large programs are left out: that LP takes 9-14 s alone there (large programs

@@ -51,10 +51,13 @@ MOVES_COMPLETION_SHARE = 0.15
 LP_SECONDS_AT_15000_PAIRS = {TIER_PLACED: 10.0, TIER_COSTS: 8.0}
 LP_SECONDS_GROWTH = 1.3
 #: When guided (`guided_tiers`), tier 1 waits up to this share of its seconds for its LP, then searches the LP's
-#: support for up to `GUIDE_SEARCH_SHARE` of them (medium programs: the LP ends at ~0.6 s, the support's search
-#: meets the bound within ~0.5 s where it is the optimum, and proves its own optimum within 1-2 s where it is not).
+#: support for a schedule placing the LP's bound for up to `GUIDE_SEARCH_SHARE` of them (medium programs: the LP
+#: ends at ~0.6 s, that search finds one within ~0.3 s where the bound is the optimum; large ones, 1-3 s). When it
+#: finds none, the same pairs are searched for the most they can place for `GUIDE_FALLBACK_SHARE` more (large
+#: program 2, whose 530 is found by neither in ~4 s: 528-529, the whole search's start).
 GUIDE_WAIT_SHARE = 0.25
 GUIDE_SEARCH_SHARE = 0.1
+GUIDE_FALLBACK_SHARE = 0.05
 #: A copy's search (`_search_copy`) takes its tier's parameters with these on top: one presolve round. Most of its
 #: pairs are fixed, and the usual three rounds cost more than they save (tier 1 on medium programs 0 and 2, alone, 12
 #: runs each, solver seeds 0-7: median 1.14 / 1.04 s to the proof against 1.35 / 1.19 s).
@@ -371,14 +374,16 @@ class TierRunner:
     def _search_lp_support(self, expression: cp_model.LinearExprT, seconds: float,
                            progress: Optional[Progress]) -> Optional[cp_model.CpSolver]:
         """Tier 1's first stage when guided: wait for the LP on patients placed, then search only the pairs
-        an optimal vertex of it uses (`week_hull.PlacedRelaxation`). Returns that search when its count meets
-        the LP's bound (tier 1 is then proven); otherwise hints its schedule to the whole model's search when it
-        places more than the hint there, and returns None.
+        an optimal vertex of it uses (`week_hull.PlacedRelaxation`), first for a schedule that places the LP's
+        bound. Returns that search when it finds one (tier 1 is then proven); otherwise searches the same pairs
+        for the most they can place, hints that schedule to the whole model's search when it places more than
+        the hint there, and returns None.
 
         Why: where the LP's bound is the optimum, the whole model's search spends most of tier 1 finding the
         last few patients; over a third of the pairs the same count is found in a fraction of that time
-        (benchmarks/RESULTS.md, sixteenth session). The pairs the vertex uses whole stay fixed too, unless
-        no schedule can hold them all.
+        (benchmarks/RESULTS.md, sixteenth session). Asked for the bound itself, CP-SAT finds it sooner than
+        by raising the count (twentieth session: large program 1 at 6-8 s instead of 14-15 s). The pairs the
+        vertex uses whole stay fixed too, unless no schedule can hold them all.
         """
         lp = self.lp_bounds[TIER_PLACED]
         if not lp.wait(GUIDE_WAIT_SHARE * seconds) or self.placed_lp.guide is None:
@@ -386,21 +391,26 @@ class TierRunner:
         guide, model, variables = self.placed_lp.guide, self.schedule_model.model, self.schedule_model.variables
         until = time.monotonic() + GUIDE_SEARCH_SHARE * seconds
 
-        def search(held: Collection[tuple[int, int]]) -> tuple[int, cp_model.CpSolver]:
+        def search(held: Collection[tuple[int, int]], ends: float,
+                   at_least: Optional[int] = None) -> tuple[int, cp_model.CpSolver]:
             searcher = cp_model.CpSolver()
             stop = StopAtBound(searcher)
             stop.on_bound(TIER_PLACED, guide.bound)
-            code = self._search_copy(searcher, TIER_PLACED, guide.support, held, until - time.monotonic(),
-                                     ProgressReporter(TIER_PLACED, progress, self.started, stop, guide.bound))
+            code = self._search_copy(searcher, TIER_PLACED, guide.support, held, ends - time.monotonic(),
+                                     ProgressReporter(TIER_PLACED, progress, self.started, stop, guide.bound),
+                                     placed_at_least=at_least)
             stop.close()
             return code, searcher
 
-        code, searcher = search(guide.settled)
-        if code == cp_model.INFEASIBLE and guide.settled:
-            # The LP is a relaxation: a pair it uses whole may be in no schedule at all (medium programs 3-5: a
-            # patient whom no schedule seats in a group the vertex gives them whole). Presolve finds that at once
-            # (~0.01 s); the same pairs are then searched with none held.
-            code, searcher = search(())
+        code, searcher = search(guide.settled, until, at_least=guide.bound)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            until = time.monotonic() + GUIDE_FALLBACK_SHARE * seconds
+            code, searcher = search(guide.settled, until)
+            if code == cp_model.INFEASIBLE and guide.settled:
+                # The LP is a relaxation: a pair it uses whole may be in no schedule at all (medium programs 3-5: a
+                # patient whom no schedule seats in a group the vertex gives them whole). Presolve finds that at
+                # once (~0.01 s); the same pairs are then searched with none held.
+                code, searcher = search((), until)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         placed = -int(round(searcher.objective_value))
@@ -413,7 +423,8 @@ class TierRunner:
 
     def _search_copy(self, searcher: cp_model.CpSolver, tier: int, allowed: Collection[tuple[int, int]],
                      held: Collection[tuple[int, int]], seconds: float,
-                     callback: Optional[cp_model.CpSolverSolutionCallback] = None) -> int:
+                     callback: Optional[cp_model.CpSolverSolutionCallback] = None,
+                     placed_at_least: Optional[int] = None) -> int:
         """Search a copy of the model (its objective, rules and hint) in which a patient attends only the `allowed`
         (patient, block) pairs, and the `held` ones for certain; CP-SAT's status. The copy's variables are the
         model's, so its schedule hints the model (`hint_complete_solution`) and reads as any solver's."""
@@ -423,6 +434,8 @@ class TierRunner:
             if key not in allowed or key in held:
                 domain = copy.proto.variables[var.index].domain  # a Boolean's: [0, 1]
                 domain[0] = domain[1] = 1 if key in held else 0
+        if placed_at_least is not None:
+            copy.add(cp_model.LinearExpr.sum(variables.placed) >= placed_at_least)
         apply_parameters(searcher, {**self.parameters[tier], **GUIDE_PARAMETERS})
         searcher.parameters.max_time_in_seconds = max(0.05, seconds)
         return searcher.solve(copy, callback) if callback is not None else searcher.solve(copy)

@@ -874,18 +874,33 @@ def test_the_placed_relaxation_gives_the_bound_and_the_pairs_a_vertex_uses():
 
 
 class CountingSolver(cp_model.CpSolver):
-    """Records which model each solve was of (the whole model or the guide's copy)."""
+    """Records which model each solve was of (the whole model or a copy of the guide's)."""
 
     models: list = []
+    placed: list = []  # the number each solve placed (None: no schedule)
 
     def solve(self, model, *args, **kwargs):
         CountingSolver.models.append(model)
-        return super().solve(model, *args, **kwargs)
+        code = super().solve(model, *args, **kwargs)
+        found = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        CountingSolver.placed.append(-round(self.objective_value) if found else None)
+        return code
+
+
+def count_asked_for(model: cp_model.CpModel, placed: list) -> Optional[int]:
+    """The number placed a model holds at least (a row over exactly the `placed` Booleans), None without one."""
+    indices = sorted(var.index for var in placed)
+    for constraint in model.proto.constraints:
+        linear = constraint.linear
+        if sorted(linear.vars) == indices and set(linear.coeffs) == {1} and len(linear.domain) == 2:
+            return linear.domain[0]
+    return None
 
 
 def guided_tier_one(monkeypatch, guide_for) -> tuple[TierRunner, list, list]:
-    """Tier 1 of small program 0 guided, the LP standing in as `guide_for(optimum, optimal week)`;
-    which models CP-SAT was asked to solve (True: the whole one), and the progress events."""
+    """Tier 1 of small program 0 guided, the LP standing in as `guide_for(optimum, optimal week)`; which
+    models CP-SAT was asked to solve, in order, each as (the whole model?, the number placed it holds at
+    least or None), and the progress events."""
     problem = problem_from_data(generate("small", 0))
     parameters = {TIER_PLACED: {"num_workers": 2, "random_seed": 0}}
     plain = TierRunner(build_model(problem), parameters, time.monotonic())
@@ -895,7 +910,7 @@ def guided_tier_one(monkeypatch, guide_for) -> tuple[TierRunner, list, list]:
     monkeypatch.setattr(tier_runner, "build_placed_relaxation", lambda *args, **kwargs: "built")
     monkeypatch.setattr(tier_runner, "solve_placed_relaxation", lambda *args: guide)
     monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
-    CountingSolver.models = []
+    CountingSolver.models, CountingSolver.placed = [], []
     schedule_model = build_model(problem)
     hint_empty_schedule(schedule_model)
     runner = TierRunner(schedule_model, parameters, time.monotonic(), lp_bounds_until=time.monotonic() + 60,
@@ -906,14 +921,17 @@ def guided_tier_one(monkeypatch, guide_for) -> tuple[TierRunner, list, list]:
     assert runner.outcomes[0].value == plain.outcomes[0].value  # a guide never costs a patient
     week = runner.best_week()
     assert len(week.placed) == runner.outcomes[0].value
-    return runner, [model is schedule_model.model for model in CountingSolver.models], events
+    placed = schedule_model.variables.placed
+    return runner, [(model is schedule_model.model, count_asked_for(model, placed))
+                    for model in CountingSolver.models], events
 
 
 def test_a_guide_whose_support_meets_its_bound_proves_tier_one_without_the_whole_search(monkeypatch):
     runner, whole, events = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
         optimum, frozenset(week.attend), frozenset(week.attend)))  # every pair used whole: held at 1
-    assert runner.outcomes[0].status == "optimal" and runner.outcomes[0].bound == runner.outcomes[0].value
-    assert whole == [False]  # the guide's copy only
+    optimum = runner.outcomes[0].value
+    assert runner.outcomes[0].status == "optimal" and runner.outcomes[0].bound == optimum
+    assert whole == [(False, optimum)]  # the guide's copy asked for the bound only: no copy that maximises, no whole
     assert runner.best_week().attend  # the schedule is the guide's, complete
     # its progress reports the LP's bound, which holds for the whole program, not the copy's own
     assert events and all(event["bound"] == runner.outcomes[0].value for event in events)
@@ -922,8 +940,9 @@ def test_a_guide_whose_support_meets_its_bound_proves_tier_one_without_the_whole
 def test_a_guide_that_falls_short_of_its_bound_leaves_tier_one_to_the_whole_search(monkeypatch):
     runner, whole, events = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
         optimum, frozenset(), frozenset()))                        # no pair at all: nobody placed there
-    assert whole == [False, True] and runner.outcomes[0].status == "optimal"
     optimum = runner.outcomes[0].value
+    # the copy asked for the bound (none there), then the copy that maximises the count, then the whole model
+    assert whole == [(False, optimum), (False, None), (True, None)] and runner.outcomes[0].status == "optimal"
     assert events[0]["value"] == 0 and all(event["bound"] >= optimum for event in events)  # no bound of the copy's
 
 
@@ -936,8 +955,21 @@ def test_a_guide_holding_pairs_no_schedule_can_use_is_searched_again_with_none_h
         return PlacedRelaxation(optimum, frozenset(week.attend) | every_group, every_group)
 
     runner, whole, events = guided_tier_one(monkeypatch, guide_for)
-    assert whole == [False, False]  # the copy with the pairs held (infeasible), then with none: no whole search
+    optimum = runner.outcomes[0].value
+    # asked for the bound, then maximised, with the pairs held (both infeasible), then with none: no whole search
+    assert whole == [(False, optimum), (False, None), (False, None)]
     assert runner.outcomes[0].status == "optimal" and runner.outcomes[0].bound == runner.outcomes[0].value
+
+
+def test_a_guide_whose_bound_no_schedule_reaches_searches_its_copy_for_the_most_it_can_place(monkeypatch):
+    """An LP bound above the optimum (a relaxation's): no schedule of the copy places it, so the copy that maximises
+    the count gives the whole search its start, and that search proves the optimum by itself."""
+    runner, whole, events = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
+        optimum + 1, frozenset(week.attend), frozenset()))
+    optimum = runner.outcomes[0].value
+    assert whole == [(False, optimum + 1), (False, None), (True, None)]
+    assert runner.outcomes[0].status == "optimal" and runner.outcomes[0].bound == optimum
+    assert CountingSolver.placed[1] == optimum  # the copy that maximises found it: the whole search started there
 
 
 def test_the_wishes_support_is_among_the_eligible_pairs_and_needs_the_wishes_rules():
@@ -960,7 +992,7 @@ def wishes_after_first_schedules(monkeypatch, support_for) -> tuple[TierRunner, 
     hint_first_come_first_served(problem, schedule_model, FAMILIES)
     monkeypatch.setattr(tier_runner, "wishes_support", lambda problem, families, placed, seconds: support_for(placed))
     monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
-    CountingSolver.models = []
+    CountingSolver.models, CountingSolver.placed = [], []
     copies: list[int] = []
     original = TierRunner._search_copy
 
