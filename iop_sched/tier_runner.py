@@ -50,12 +50,13 @@ MOVES_COMPLETION_SHARE = 0.15
 #: CP-SAT workers each takes about twice as long; time grows as pairs ** ~1.3.
 LP_SECONDS_AT_15000_PAIRS = {TIER_PLACED: 10.0, TIER_COSTS: 8.0}
 LP_SECONDS_GROWTH = 1.3
-#: When guided (`guided_tiers`), tier 1 waits up to this share of its seconds for its LP, then searches the LP's
+#: When guided (`guided_tiers`), tier 1 waits up to this share of its seconds for its LP (medium and large programs:
+#: the LP ends within a seventh of a 30-s or 60-s run's tier 1; networks: at 26-39 s of 72 s), then searches the LP's
 #: support for a schedule placing the LP's bound for up to `GUIDE_SEARCH_SHARE` of them (medium programs: the LP
 #: ends at ~0.6 s, that search finds one within ~0.3 s where the bound is the optimum; large ones, 1-3 s). When it
 #: finds none, the same pairs are searched for the most they can place for `GUIDE_FALLBACK_SHARE` more (large
 #: program 2, whose 530 is found by neither in ~4 s: 528-529, the whole search's start).
-GUIDE_WAIT_SHARE = 0.25
+GUIDE_WAIT_SHARE = 0.6
 GUIDE_SEARCH_SHARE = 0.1
 GUIDE_FALLBACK_SHARE = 0.05
 #: A copy's search (`_search_copy`) takes its tier's parameters with these on top: one presolve round. Most of its
