@@ -243,6 +243,10 @@ def solve_model(
                 if pairs in window]
     guided_tiers = [tier for tier, window in ((TIER_PLACED, PLACED_GUIDED_PAIRS), (TIER_WISHES, WISHES_GUIDED_PAIRS))
                     if pairs in window]
+    if TIER_PLACED in guided_tiers and tier_share(TIER_PLACED, pairs) * time_limit < lp_seconds_needed(pairs):
+        # tier 1 would wait for an LP that cannot be expected within its wait (a network in a 60-s solve: ~26-39 s
+        # of 36): its search runs from the start instead, and the LP gives its bound beside it
+        guided_tiers.remove(TIER_PLACED)
     placed_lp = None
     if (tiers and tiers[0] == TIER_PLACED and len(parts) <= 1 and TIER_PLACED in lp_tiers
             and TIER_PLACED in guided_tiers and deadline - time.monotonic() >= lp_seconds_needed(pairs)):

@@ -610,6 +610,13 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
     guided.clear()
     solve_checked(two_sites(), time_limit=10, decompose=False)
     assert guided and all(tiers == {TIER_PLACED, TIER_WISHES} for tiers in guided)
+    # an LP expected to need more than tier 1's seconds (8.5 s of 7): no guide to wait for, its bound still beside
+    monkeypatch.setattr(solve_module, "lp_seconds_needed", lambda pairs, tier=TIER_PLACED: 8.5)
+    guided.clear()
+    deadlines.clear()
+    solve_checked(two_sites(), time_limit=10, decompose=False)
+    assert guided and all(tiers == {TIER_WISHES} for tiers in guided)
+    assert deadlines and all(d is not None for d in deadlines)
     deadlines.clear()
     solve_checked(two_sites(), time_limit=10)                   # two independent parts: no LP
     assert deadlines and all(d is None for d in deadlines)
