@@ -58,7 +58,7 @@ from .decompose import as_minimised, independent_parts, leading_separable, solve
 from .model import (FAMILIES, REPLANNING_TIERS, TIER_CHANGES, TIER_COSTS, TIER_KEEP, TIER_PLACED,
                     TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model)
 from .schema import Problem
-from .tier_runner import (PlacedLP, Progress, TierOutcome, TierRunner, hint_empty_schedule,
+from .tier_runner import (PlacedLP, Progress, TierOutcome, TierRunner, guide_can_wait, hint_empty_schedule,
                           hint_first_come_first_served, lp_seconds_needed)
 
 if TYPE_CHECKING:
@@ -243,10 +243,8 @@ def solve_model(
                 if pairs in window]
     guided_tiers = [tier for tier, window in ((TIER_PLACED, PLACED_GUIDED_PAIRS), (TIER_WISHES, WISHES_GUIDED_PAIRS))
                     if pairs in window]
-    if TIER_PLACED in guided_tiers and tier_share(TIER_PLACED, pairs) * time_limit < lp_seconds_needed(pairs):
-        # tier 1 would wait for an LP that cannot be expected within its wait (a network in a 60-s solve: ~26-39 s
-        # of 36): its search runs from the start instead, and the LP gives its bound beside it
-        guided_tiers.remove(TIER_PLACED)
+    if TIER_PLACED in guided_tiers and not guide_can_wait(pairs, tier_share(TIER_PLACED, pairs) * time_limit):
+        guided_tiers.remove(TIER_PLACED)  # its search runs from the start, its LP beside it
     placed_lp = None
     if (tiers and tiers[0] == TIER_PLACED and len(parts) <= 1 and TIER_PLACED in lp_tiers
             and TIER_PLACED in guided_tiers and deadline - time.monotonic() >= lp_seconds_needed(pairs)):

@@ -59,6 +59,17 @@ LP_SECONDS_GROWTH = 1.3
 GUIDE_WAIT_SHARE = 0.6
 GUIDE_SEARCH_SHARE = 0.1
 GUIDE_FALLBACK_SHARE = 0.05
+#: Built before the model, tier 1's LP ends within this share of `lp_seconds_needed` (measured: large programs 0-2
+#: 0.54-0.55, network programs 0-2 0.61-0.76)
+GUIDE_LP_SHARE_OF_NEEDED = 0.8
+
+
+def guide_can_wait(pairs: int, tier_seconds: float) -> bool:
+    """Whether tier 1's LP can be expected within the share of `tier_seconds` tier 1 waits for it.
+
+    Why: a tier that waits for an LP that does not end leaves its search only the rest (a network solved in 60 s:
+    36 s of tier 1, its LP ~26-39 s); there the search runs from the start, and the LP gives its bound beside it."""
+    return GUIDE_LP_SHARE_OF_NEEDED * lp_seconds_needed(pairs) <= GUIDE_WAIT_SHARE * tier_seconds
 #: A copy's search (`_search_copy`) takes its tier's parameters with these on top: one presolve round. Most of its
 #: pairs are fixed, and the usual three rounds cost more than they save (tier 1 on medium programs 0 and 2, alone, 12
 #: runs each, solver seeds 0-7: median 1.14 / 1.04 s to the proof against 1.35 / 1.19 s).

@@ -610,8 +610,8 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
     guided.clear()
     solve_checked(two_sites(), time_limit=10, decompose=False)
     assert guided and all(tiers == {TIER_PLACED, TIER_WISHES} for tiers in guided)
-    # an LP expected to need more than tier 1's seconds (8.5 s of 7): no guide to wait for, its bound still beside
-    monkeypatch.setattr(solve_module, "lp_seconds_needed", lambda pairs, tier=TIER_PLACED: 8.5)
+    # an LP not expected within tier 1's wait (`guide_can_wait`): no guide to wait for, its bound still beside
+    monkeypatch.setattr(solve_module, "guide_can_wait", lambda pairs, tier_seconds: False)
     guided.clear()
     deadlines.clear()
     solve_checked(two_sites(), time_limit=10, decompose=False)
@@ -620,6 +620,17 @@ def test_the_lp_is_given_a_deadline_only_on_programs_of_its_size_and_not_on_inde
     deadlines.clear()
     solve_checked(two_sites(), time_limit=10)                   # two independent parts: no LP
     assert deadlines and all(d is None for d in deadlines)
+
+
+@pytest.mark.parametrize("pairs, tier_seconds, waits", [
+    (15_161, 42.0, True),    # large program 1 in a 60-s solve: its LP ends at ~5.5 s
+    (15_161, 7.0, False),    # ... in a 10-s one
+    (47_806, 72.0, True),    # network program 0 in a 120-s solve: ~32 s
+    (47_806, 36.0, False),   # ... in a 60-s one
+    (52_699, 54.0, False),   # network program 1 in a 90-s solve: ~39 s, past its 32-s wait
+])
+def test_tier_one_waits_for_its_guide_only_where_its_lp_can_be_expected_in_time(pairs, tier_seconds, waits):
+    assert tier_runner.guide_can_wait(pairs, tier_seconds) is waits
 
 
 def test_an_lp_that_fails_gives_no_bound_and_keeps_its_error():
