@@ -97,7 +97,7 @@ def _iop_sched(problem, time_limit: float, seed: int, trace: list, *, workers: i
     searched: Optional[float] = None  # the search's own last bound on tier 1
     after_tier1 = False  # a bound came after tier 1 (the LP bound, `iop_sched.week_hull`), at its own time
     for event in events:
-        if event["tier"] != 1:
+        if event["tier"] != 1 or event.get("event") == "waiting":  # (the schedule in hand again, not a new one)
             continue
         value = None if event["value"] is None else float(event["value"]) + 0.0  # -0.0 -> 0.0
         bound = None if event["bound"] is None else float(event["bound"]) + 0.0

@@ -62,6 +62,8 @@ GUIDE_FALLBACK_SHARE = 0.05
 #: Built before the model, tier 1's LP ends within this share of `lp_seconds_needed` (measured: large programs 0-2
 #: 0.54-0.55, network programs 0-2 0.61-0.76)
 GUIDE_LP_SHARE_OF_NEEDED = 0.8
+#: while tier 1 waits for its guide, a "waiting" progress event comes this often
+WAITING_REPORT_SECONDS = 1.0
 
 
 def guide_can_wait(pairs: int, tier_seconds: float) -> bool:
@@ -398,9 +400,9 @@ class TierRunner:
         vertex uses whole stay fixed too, unless no schedule can hold them all.
         """
         lp = self.lp_bounds[TIER_PLACED]
-        if not lp.wait(GUIDE_WAIT_SHARE * seconds) or self.placed_lp.guide is None:
+        if not self._wait_for_guide(lp, GUIDE_WAIT_SHARE * seconds, progress) or self.placed_lp.guide is None:
             return None  # the LP goes on beside the whole model's search, as without a guide
-        guide, model, variables = self.placed_lp.guide, self.schedule_model.model, self.schedule_model.variables
+        guide, model = self.placed_lp.guide, self.schedule_model.model
         until = time.monotonic() + GUIDE_SEARCH_SHARE * seconds
 
         def search(held: Collection[tuple[int, int]], ends: float,
@@ -428,10 +430,28 @@ class TierRunner:
         placed = -int(round(searcher.objective_value))
         if placed == guide.bound:  # (above it the LP is wrong and proves nothing: the whole model is searched)
             return searcher
-        hinted = dict(zip(model.proto.solution_hint.vars, model.proto.solution_hint.values))
-        if placed > sum(hinted.get(var.index, 0) for var in variables.placed):
+        if placed > self._hinted_placed():
             hint_complete_solution(model, searcher)
         return None
+
+    def _hinted_placed(self) -> int:
+        """How many patients the model's hint (the schedule in hand) places."""
+        hint = self.schedule_model.model.proto.solution_hint
+        hinted = dict(zip(hint.vars, hint.values))
+        return sum(hinted.get(var.index, 0) for var in self.schedule_model.variables.placed)
+
+    def _wait_for_guide(self, lp: BoundsBeside, seconds: float, progress: Optional[Progress]) -> bool:
+        """Wait up to `seconds` for tier 1's LP; whether it ended. Meanwhile `progress` hears each
+        `WAITING_REPORT_SECONDS` a "waiting" event with the count of the schedule in hand (the hint's), so a
+        terminal's line keeps time: on networks the wait is ~25-40 s."""
+        until = time.monotonic() + seconds
+        while not lp.wait(min(WAITING_REPORT_SECONDS, until - time.monotonic())):
+            if time.monotonic() >= until:
+                return False
+            if progress is not None:
+                progress({"tier": TIER_PLACED, "event": "waiting", "value": self._hinted_placed(), "bound": None,
+                          "elapsed": time.monotonic() - self.started})
+        return True
 
     def _search_copy(self, searcher: cp_model.CpSolver, tier: int, allowed: Collection[tuple[int, int]],
                      held: Collection[tuple[int, int]], seconds: float,

@@ -171,3 +171,11 @@ def test_a_tier_one_proof_from_the_lp_is_dated_when_the_lp_reported_it(monkeypat
     assert run.trace_times(trace, 11)["t_proof"] == 9.5
     # proven by the search itself: at the end of tier 1
     assert run.trace_times(_iop_sched_trace(monkeypatch, searched, 11), 11)["t_proof"] == 4.0
+
+
+def test_the_schedule_in_hand_reported_while_tier_one_waits_is_not_a_first_schedule(monkeypatch):
+    waiting = [{"tier": 1, "event": "waiting", "value": 7, "bound": None, "elapsed": t} for t in (1.0, 2.0)]
+    searched = [{"tier": 1, "event": "solution", "value": 11, "bound": 11, "elapsed": 3.0}]
+    times = run.trace_times(_iop_sched_trace(monkeypatch, waiting + searched, 11), 11)
+    assert times["t_first"] == 3.0  # the solver's own first schedule, not the first-come-first-served week
+    assert run.trace_times(_iop_sched_trace(monkeypatch, searched, 11), 11)["t_first"] == 3.0

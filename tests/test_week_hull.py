@@ -915,7 +915,7 @@ def count_asked_for(model: cp_model.CpModel, placed: list) -> Optional[int]:
     return None
 
 
-def guided_tier_one(monkeypatch, guide_for) -> tuple[TierRunner, list, list]:
+def guided_tier_one(monkeypatch, guide_for, lp_seconds: float = 0.0) -> tuple[TierRunner, list, list]:
     """Tier 1 of small program 0 guided, the LP standing in as `guide_for(optimum, optimal week)`; which
     models CP-SAT was asked to solve, in order, each as (the whole model?, the number placed it holds at
     least or None), and the progress events."""
@@ -926,7 +926,7 @@ def guided_tier_one(monkeypatch, guide_for) -> tuple[TierRunner, list, list]:
     assert plain.outcomes[0].status == "optimal"
     guide = guide_for(plain.outcomes[0].value, plain.best_week())
     monkeypatch.setattr(tier_runner, "build_placed_relaxation", lambda *args, **kwargs: "built")
-    monkeypatch.setattr(tier_runner, "solve_placed_relaxation", lambda *args: guide)
+    monkeypatch.setattr(tier_runner, "solve_placed_relaxation", lambda *args: time.sleep(lp_seconds) or guide)
     monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
     CountingSolver.models, CountingSolver.placed = [], []
     schedule_model = build_model(problem)
@@ -953,6 +953,20 @@ def test_a_guide_whose_support_meets_its_bound_proves_tier_one_without_the_whole
     assert runner.best_week().attend  # the schedule is the guide's, complete
     # its progress reports the LP's bound, which holds for the whole program, not the copy's own
     assert events and all(event["bound"] == runner.outcomes[0].value for event in events)
+
+
+def test_while_tier_one_waits_for_its_guide_progress_hears_the_schedule_in_hand(monkeypatch):
+    monkeypatch.setattr(tier_runner, "WAITING_REPORT_SECONDS", 0.05)
+    runner, whole, events = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
+        optimum, frozenset(week.attend), frozenset(week.attend)), lp_seconds=0.5)
+    waiting = [event for event in events if event["event"] == "waiting"]
+    assert len(waiting) >= 3 and all(event["value"] == 0 and event["bound"] is None for event in waiting)  # the hint
+    assert [event["elapsed"] for event in waiting] == sorted(event["elapsed"] for event in waiting)
+    assert events.index(waiting[-1]) < min(events.index(event) for event in events if event["event"] == "solution")
+    monkeypatch.setattr(tier_runner, "WAITING_REPORT_SECONDS", 1.0)
+    _, _, quick = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
+        optimum, frozenset(week.attend), frozenset(week.attend)))
+    assert not any(event["event"] == "waiting" for event in quick)  # an LP ready at once: nothing to wait for
 
 
 def test_a_guide_that_falls_short_of_its_bound_leaves_tier_one_to_the_whole_search(monkeypatch):
