@@ -96,6 +96,27 @@ def test_the_bound_is_never_below_the_number_placed_proven_optimal(data):
     assert bound is not None and bound >= most_placed(problem)
 
 
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_a_guided_tier_one_is_valid_and_places_the_proven_optimum(data):
+    """Tier 1 guided on any program (the guide's windows opened to every size): the schedule passes the validator
+    and places the optimum, whether the copy asked for the LP's bound finds one or the fallback and the whole
+    search take over."""
+    import importlib
+
+    solve_module = importlib.import_module("iop_sched.solve")
+    problem = problem_from_data(data)
+    guided: list[int] = []
+    original = TierRunner._search_lp_support
+    with pytest.MonkeyPatch.context() as patch:
+        for window in ("PLACED_BOUND_PAIRS", "PLACED_GUIDED_PAIRS"):
+            patch.setattr(solve_module, window, range(0, 1_000_000))
+        patch.setattr(TierRunner, "_search_lp_support", lambda self, *args: guided.append(1) or original(self, *args))
+        schedule = solve_checked(problem, time_limit=10, tiers=[TIER_PLACED], decompose=False)
+    assert guided == [1]
+    assert schedule.stats["placed"] == most_placed(problem)
+
+
 def most_placed(problem) -> int:
     """The number placed, proven optimal by CP-SAT on the whole model."""
     schedule_model = build_model(problem)
