@@ -72,6 +72,8 @@ def guide_can_wait(pairs: int, tier_seconds: float) -> bool:
     Why: a tier that waits for an LP that does not end leaves its search only the rest (a network solved in 60 s:
     36 s of tier 1, its LP ~26-39 s); there the search runs from the start, and the LP gives its bound beside it."""
     return GUIDE_LP_SHARE_OF_NEEDED * lp_seconds_needed(pairs) <= GUIDE_WAIT_SHARE * tier_seconds
+
+
 #: A copy's search (`_search_copy`) takes its tier's parameters with these on top: one presolve round. Most of its
 #: pairs are fixed, and the usual three rounds cost more than they save (tier 1 on medium programs 0 and 2, alone, 12
 #: runs each, solver seeds 0-7: median 1.14 / 1.04 s to the proof against 1.35 / 1.19 s).
@@ -458,8 +460,9 @@ class TierRunner:
                      callback: Optional[cp_model.CpSolverSolutionCallback] = None,
                      placed_at_least: Optional[int] = None) -> int:
         """Search a copy of the model (its objective, rules and hint) in which a patient attends only the `allowed`
-        (patient, block) pairs, and the `held` ones for certain; CP-SAT's status. The copy's variables are the
-        model's, so its schedule hints the model (`hint_complete_solution`) and reads as any solver's."""
+        (patient, block) pairs, and the `held` ones for certain, and (`placed_at_least`) at least that many patients
+        are placed; CP-SAT's status. The copy's variables are the model's, so its schedule hints the model
+        (`hint_complete_solution`) and reads as any solver's."""
         variables = self.schedule_model.variables
         copy = self.schedule_model.model.clone()
         for key, var in variables.attend.items():
