@@ -917,9 +917,11 @@ class CountingSolver(cp_model.CpSolver):
 
     models: list = []
     placed: list = []  # the number each solve placed (None: no schedule)
+    linearization: list = []  # the linearization level each solve ran at
 
     def solve(self, model, *args, **kwargs):
         CountingSolver.models.append(model)
+        CountingSolver.linearization.append(self.parameters.linearization_level)
         code = super().solve(model, *args, **kwargs)
         found = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         CountingSolver.placed.append(-round(self.objective_value) if found else None)
@@ -936,12 +938,13 @@ def count_asked_for(model: cp_model.CpModel, placed: list) -> Optional[int]:
     return None
 
 
-def guided_tier_one(monkeypatch, guide_for, lp_seconds: float = 0.0) -> tuple[TierRunner, list, list]:
+def guided_tier_one(monkeypatch, guide_for, lp_seconds: float = 0.0,
+                    tier_parameters: Optional[dict] = None) -> tuple[TierRunner, list, list]:
     """Tier 1 of small program 0 guided, the LP standing in as `guide_for(optimum, optimal week)`; which
     models CP-SAT was asked to solve, in order, each as (the whole model?, the number placed it holds at
     least or None), and the progress events."""
     problem = problem_from_data(generate("small", 0))
-    parameters = {TIER_PLACED: {"num_workers": 2, "random_seed": 0}}
+    parameters = {TIER_PLACED: tier_parameters or {"num_workers": 2, "random_seed": 0}}
     plain = TierRunner(build_model(problem), parameters, time.monotonic())
     plain.solve_tier(TIER_PLACED, 20.0)
     assert plain.outcomes[0].status == "optimal"
@@ -949,7 +952,7 @@ def guided_tier_one(monkeypatch, guide_for, lp_seconds: float = 0.0) -> tuple[Ti
     monkeypatch.setattr(tier_runner, "build_placed_relaxation", lambda *args, **kwargs: "built")
     monkeypatch.setattr(tier_runner, "solve_placed_relaxation", lambda *args: time.sleep(lp_seconds) or guide)
     monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
-    CountingSolver.models, CountingSolver.placed = [], []
+    CountingSolver.models, CountingSolver.placed, CountingSolver.linearization = [], [], []
     schedule_model = build_model(problem)
     hint_empty_schedule(schedule_model)
     runner = TierRunner(schedule_model, parameters, time.monotonic(), lp_bounds_until=time.monotonic() + 60,
@@ -997,6 +1000,17 @@ def test_a_guide_that_falls_short_of_its_bound_leaves_tier_one_to_the_whole_sear
     # the copy asked for the bound (none there), then the copy that maximises the count, then the whole model
     assert whole == [(False, optimum), (False, None), (True, None)] and runner.outcomes[0].status == "optimal"
     assert events[0]["value"] == 0 and all(event["bound"] >= optimum for event in events)  # no bound of the copy's
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_on_large_programs_the_guides_copies_search_at_linearization_level_one(monkeypatch, large):
+    """The copies look for a schedule (the LP's bound proves it), so from `GUIDE_LINEARIZATION_PAIRS` on they drop
+    CP-SAT's fuller LP; the whole model's search keeps the tier's level, and smaller programs' copies keep it too."""
+    monkeypatch.setattr(tier_runner, "GUIDE_LINEARIZATION_PAIRS", 0 if large else 10**9)
+    runner, whole, _ = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
+        optimum, frozenset(), frozenset()), tier_parameters={"num_workers": 2, "random_seed": 0, "linearization_level": 2})
+    assert [model_is_whole for model_is_whole, _ in whole] == [False, False, True]
+    assert CountingSolver.linearization == ([1, 1, 2] if large else [2, 2, 2])
 
 
 def test_a_guide_holding_pairs_no_schedule_can_use_is_searched_again_with_none_held(monkeypatch):
