@@ -36,7 +36,7 @@ import time
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple, Optional, Sequence
 
 from ortools.sat.python import cp_model
 
@@ -77,9 +77,9 @@ State = tuple[int, int, tuple[int, ...]]  # minutes so far, days used, count per
 Node = tuple[int, State]                  # (layer, state); layer k is before the k-th day with a group
 
 
-@dataclass(frozen=True)
-class Arc:
-    """One day's choice in a patient's week: from a state to the next, attending `blocks` that day."""
+class Arc(NamedTuple):
+    """One day's choice in a patient's week: from a state to the next, attending `blocks` that day. (A named tuple,
+    not a frozen dataclass: a large program's LP makes ~60,000 of them, and a frozen dataclass is slow to build.)"""
 
     tail: Node
     head: Node
@@ -139,23 +139,10 @@ def week_graph(problem: Problem, patient_index: int, blocks: Iterable[int],
     choices = [_day_choices(problem, by_day[day]) for day in days]
 
     caps = tuple(required[name] for name in topic_names)
-    # what each day's choice adds to the state: minutes, a day, the topics' counts (worked out once per choice,
-    # and each step once: the layers, the backward pass and the arcs ask for the same ones, ~555,000 times
-    # on network program 0, where recomputing them took ~4 s of its LP's Python, profiled)
+    # what each day's choice adds to the state: minutes, a day, the topics' counts (worked out once per choice)
     effect = {choice: (sum(problem.blocks[b].minutes for b in choice), 1 if choice else 0,
                        tuple(sum(1 for b in choice if problem.blocks[b].topic == name) for name in topic_names))
               for layer_choices in choices for choice in layer_choices}
-    steps: dict[tuple[State, tuple[int, ...]], State] = {}
-
-    def step(state: State, choice: tuple[int, ...]) -> State:
-        head = steps.get((state, choice))
-        if head is None:
-            minutes, used, counts = state
-            add_minutes, add_day, add_counts = effect[choice]
-            head = steps[state, choice] = (min(need, minutes + add_minutes), min(min_days, used + add_day),
-                                           tuple(min(cap, count + added)
-                                                 for cap, count, added in zip(caps, counts, add_counts)))
-        return head
 
     def complete(state: State) -> bool:
         minutes, used, counts = state
@@ -164,22 +151,40 @@ def week_graph(problem: Problem, patient_index: int, blocks: Iterable[int],
 
     source_state: State = (0, 0, tuple(0 for _ in topic_names))
     layers: list[set[State]] = [{source_state}]
+    # each layer's moves, worked out once: state -> [(choice, the state it leads to)]. The backward pass and the
+    # arcs read them again (large programs: ~57,000 moves, each read three times; a function per read took ~0.1 s)
+    moves: list[dict[State, list[tuple[tuple[int, ...], State]]]] = []
     for layer_choices in choices:
         if len(layers[-1]) * len(layer_choices) > MAX_ARCS_PER_PATIENT:  # checked before the work, not after
             raise GraphTooLarge
-        layers.append({step(state, choice) for state in layers[-1] for choice in layer_choices})
+        layer_moves: dict[State, list[tuple[tuple[int, ...], State]]] = {}
+        heads: set[State] = set()
+        for state in layers[-1]:
+            minutes, used, counts = state
+            out = []
+            for choice in layer_choices:
+                add_minutes, add_day, add_counts = effect[choice]
+                head = (min(need, minutes + add_minutes), min(min_days, used + add_day),
+                        tuple(min(cap, count + added) for cap, count, added in zip(caps, counts, add_counts))
+                        if caps else ())
+                out.append((choice, head))
+                heads.add(head)
+            layer_moves[state] = out
+        moves.append(layer_moves)
+        layers.append(heads)
     alive: list[set[State]] = [set() for _ in layers]  # states from which a complete week is still reachable
     alive[-1] = {state for state in layers[-1] if complete(state)}
     for k in range(len(days) - 1, -1, -1):
-        alive[k] = {state for state in layers[k] if any(step(state, c) in alive[k + 1] for c in choices[k])}
+        ahead = alive[k + 1]
+        alive[k] = {state for state in layers[k] if any(head in ahead for _, head in moves[k][state])}
     if source_state not in alive[0]:
         return None
     arcs = []
-    for k, layer_choices in enumerate(choices):
+    for k in range(len(choices)):
+        ahead = alive[k + 1]
         for state in alive[k]:
-            for choice in layer_choices:
-                head = step(state, choice)
-                if head in alive[k + 1]:
+            for choice, head in moves[k][state]:
+                if head in ahead:
                     arcs.append(Arc((k, state), (k + 1, head), choice))
         if len(arcs) > MAX_ARCS_PER_PATIENT:
             raise GraphTooLarge
