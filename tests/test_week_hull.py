@@ -919,6 +919,10 @@ class CountingSolver(cp_model.CpSolver):
     placed: list = []  # the number each solve placed (None: no schedule)
     linearization: list = []  # the linearization level each solve ran at
 
+    @classmethod
+    def reset(cls) -> None:
+        cls.models, cls.placed, cls.linearization = [], [], []
+
     def solve(self, model, *args, **kwargs):
         CountingSolver.models.append(model)
         CountingSolver.linearization.append(self.parameters.linearization_level)
@@ -952,7 +956,7 @@ def guided_tier_one(monkeypatch, guide_for, lp_seconds: float = 0.0,
     monkeypatch.setattr(tier_runner, "build_placed_relaxation", lambda *args, **kwargs: "built")
     monkeypatch.setattr(tier_runner, "solve_placed_relaxation", lambda *args: time.sleep(lp_seconds) or guide)
     monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
-    CountingSolver.models, CountingSolver.placed, CountingSolver.linearization = [], [], []
+    CountingSolver.reset()
     schedule_model = build_model(problem)
     hint_empty_schedule(schedule_model)
     runner = TierRunner(schedule_model, parameters, time.monotonic(), lp_bounds_until=time.monotonic() + 60,
@@ -1059,7 +1063,7 @@ def wishes_after_first_schedules(monkeypatch, support_for) -> tuple[TierRunner, 
     hint_first_come_first_served(problem, schedule_model, FAMILIES)
     monkeypatch.setattr(tier_runner, "wishes_support", lambda problem, families, placed, seconds: support_for(placed))
     monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
-    CountingSolver.models, CountingSolver.placed = [], []
+    CountingSolver.reset()
     copies: list[int] = []
     original = TierRunner._search_copy
 
