@@ -45,7 +45,8 @@ MOVES_COMPLETION_SHARE = 0.15
 #: The LP bounds (`iop_sched.week_hull`) start only with at least `lp_seconds_needed(pairs)` left. The one on
 #: patients placed starts with tier 1's search (when tier 1 is guided and comes first, before the model is built:
 #: `PlacedLP`), which stops once its count meets the bound; alone it takes
-#: 4.2-5.7 s on large programs (12,700-15,700 pairs) and 27 s on network program 0 (47,806 pairs). The one on
+#: 4.2-5.7 s on large programs (12,700-15,700 pairs) and 27 s on network program 0 (47,806 pairs), 3.3-4.8 s and
+#: 21 s since the week graphs' states are merged (not refitted: the estimates below are now on the safe side). The one on
 #: the costs tier starts after tier 1 (it needs the number placed): 4.1-5.0 s and 21 s alone. Beside two
 #: CP-SAT workers each takes about twice as long; time grows as pairs ** ~1.3.
 LP_SECONDS_AT_15000_PAIRS = {TIER_PLACED: 10.0, TIER_COSTS: 8.0}

@@ -237,6 +237,40 @@ def two_hour_groups_one_seat_on_tuesday() -> dict:
                         patients=[patient("p1"), patient("p2")], rules={"min_weekly_hours": 3})
 
 
+def test_states_with_the_same_rest_of_the_week_are_one_node():
+    """Monday's 2 h or 2.5 h each need Tuesday's 3 h to make the 5-h week: after Monday one node, not two (the
+    minutes differ, the rest of the week does not), so Tuesday's group is one arc."""
+    problem = build(program_dict(blocks=[block("a", "mon", "09:00", "11:00", room="r1"),
+                                         block("b", "mon", "09:00", "11:30", room="r2"),
+                                         block("c", "tue", "09:00", "12:00", room="r1")],
+                                 patients=[patient("p1")], rules={"min_weekly_hours": 5},
+                                 rooms=[{"id": "r1", "site": "north", "capacity": 10},
+                                        {"id": "r2", "site": "north", "capacity": 10}]))
+    graph = week_graph(problem, 0, [0, 1, 2])
+    assert path_weeks(graph) == {frozenset({0, 2}), frozenset({1, 2})}
+    assert len({arc.tail for arc in graph.arcs if arc.tail[0] == 1}) == 1
+    assert len(graph.arcs) == 3
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_no_two_nodes_of_a_layer_have_the_same_rest_of_the_week(data):
+    """The graph is as small as its weeks allow: two nodes of a layer never leave by the same choices to the same
+    nodes (they would be one node, and the LP would have their arcs twice)."""
+    problem = problem_from_data(data)
+    eligibility = compute_eligibility(problem)
+    for p in range(len(problem.patients)):
+        blocks = eligibility.blocks_of_patient[p]
+        graph = week_graph(problem, p, blocks) if blocks else None
+        if graph is None:
+            continue
+        leaving: dict = {}
+        for arc in graph.arcs:
+            leaving.setdefault(arc.tail, set()).add((arc.blocks, arc.head))
+        rests = [(node[0], frozenset(moves)) for node, moves in leaving.items()]
+        assert len(rests) == len(set(rests))
+
+
 def test_half_a_seat_does_not_make_up_a_week():
     """The model's own LP places both (2 h + half of Tuesday's 2 h each); with whole weeks only one fits."""
     problem = build(two_hour_groups_one_seat_on_tuesday())
