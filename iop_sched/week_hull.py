@@ -152,9 +152,8 @@ def week_graph(problem: Problem, patient_index: int, blocks: Iterable[int],
 
     source_state: State = (0, 0, tuple(0 for _ in topic_names))
     layers: list[set[State]] = [{source_state}]
-    # each layer's moves, worked out once: state -> [(choice, the state it leads to)]. The backward pass and the
-    # arcs read them again (a large program's LP: ~57,000 moves, each read three times; with a function per read, its
-    # week graphs took 0.25-0.33 s, now 0.21-0.31 s)
+    # each layer's moves, worked out once: state -> [(choice, the state it leads to)], read again by the backward pass
+    # (a large program's LP: ~57,000 moves; worked out by a function per read, its week graphs took 0.25-0.33 s)
     moves: list[dict[State, list[tuple[tuple[int, ...], State]]]] = []
     for layer_choices in choices:
         if len(layers[-1]) * len(layer_choices) > MAX_ARCS_PER_PATIENT:  # checked before the work, not after
