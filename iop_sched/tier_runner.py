@@ -60,6 +60,14 @@ LP_SECONDS_GROWTH = 1.3
 GUIDE_WAIT_SHARE = 0.6
 GUIDE_SEARCH_SHARE = 0.1
 GUIDE_FALLBACK_SHARE = 0.05
+#: Per size: on programs of this many eligible pairs (large ones), a copy asking for the bound that runs out of its
+#: share without a schedule is asked once more, with another solver seed, before the copy that maximises. Why: whether
+#: its first-solution worker finds the bound's schedule in time turns on the seed (large program 1, the copy alone,
+#: seeds 0-15: 2 runs without one in 4.2 s; the others 0.4-3.6 s). Tier 1 alone, 42 s, the runs whose ask ran out
+#: (solver seeds 0 and 8): proven at 9.2 s and 10.5 s instead of 15.2 s and never (526 of 527). Program 2, whose 530 no
+#: ask finds, lost nothing (seeds 0-1: 530 / 529 either way). Not networks: no ask there has found its bound, and their
+#: share is 7 s.
+GUIDE_RETRY_PAIRS = range(10_000, 30_000)
 #: Built before the model, tier 1's LP ends within this share of `lp_seconds_needed` (measured: large programs 0-2
 #: 0.54-0.55, network programs 0-2 0.61-0.76)
 GUIDE_LP_SHARE_OF_NEEDED = 0.8
@@ -415,18 +423,21 @@ class TierRunner:
         guide, model = self.placed_lp.guide, self.schedule_model.model
         until = time.monotonic() + GUIDE_SEARCH_SHARE * seconds
 
-        def search(held: Collection[tuple[int, int]], ends: float,
-                   at_least: Optional[int] = None) -> tuple[int, cp_model.CpSolver]:
+        def search(held: Collection[tuple[int, int]], ends: float, at_least: Optional[int] = None,
+                   seed_offset: int = 0) -> tuple[int, cp_model.CpSolver]:
             searcher = cp_model.CpSolver()
             stop = StopAtBound(searcher)
             stop.on_bound(TIER_PLACED, guide.bound)
             code = self._search_copy(searcher, TIER_PLACED, guide.support, held, ends - time.monotonic(),
                                      ProgressReporter(TIER_PLACED, progress, self.started, stop, guide.bound),
-                                     placed_at_least=at_least)
+                                     placed_at_least=at_least, seed_offset=seed_offset)
             stop.close()
             return code, searcher
 
         code, searcher = search(guide.settled, until, at_least=guide.bound)
+        if code == cp_model.UNKNOWN and len(self.schedule_model.variables.attend) in GUIDE_RETRY_PAIRS:
+            until = time.monotonic() + GUIDE_SEARCH_SHARE * seconds
+            code, searcher = search(guide.settled, until, at_least=guide.bound, seed_offset=1)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             until = time.monotonic() + GUIDE_FALLBACK_SHARE * seconds
             code, searcher = search(guide.settled, until)
@@ -466,11 +477,12 @@ class TierRunner:
     def _search_copy(self, searcher: cp_model.CpSolver, tier: int, allowed: Collection[tuple[int, int]],
                      held: Collection[tuple[int, int]], seconds: float,
                      callback: Optional[cp_model.CpSolverSolutionCallback] = None,
-                     placed_at_least: Optional[int] = None) -> int:
+                     placed_at_least: Optional[int] = None, seed_offset: int = 0) -> int:
         """Search a copy of the model (its objective, rules and hint) in which a patient attends only the `allowed`
         (patient, block) pairs, and the `held` ones for certain, and (`placed_at_least`) at least that many patients
-        are placed; CP-SAT's status. The copy's variables are the model's, so its schedule hints the model
-        (`hint_complete_solution`) and reads as any solver's."""
+        are placed; CP-SAT's status. `seed_offset` is added to the tier's solver seed (a second try of the same copy).
+        The copy's variables are the model's, so its schedule hints the model (`hint_complete_solution`) and reads as
+        any solver's."""
         variables = self.schedule_model.variables
         copy = self.schedule_model.model.clone()
         for key, var in variables.attend.items():
@@ -480,6 +492,7 @@ class TierRunner:
         if placed_at_least is not None:
             copy.add(cp_model.LinearExpr.sum(variables.placed) >= placed_at_least)
         apply_parameters(searcher, {**self.parameters[tier], **self._guide_parameters()})
+        searcher.parameters.random_seed = (searcher.parameters.random_seed + seed_offset) % (2**31)
         searcher.parameters.max_time_in_seconds = max(0.05, seconds)
         return searcher.solve(copy, callback) if callback is not None else searcher.solve(copy)
 

@@ -952,14 +952,23 @@ class CountingSolver(cp_model.CpSolver):
     models: list = []
     placed: list = []  # the number each solve placed (None: no schedule)
     linearization: list = []  # the linearization level each solve ran at
+    seeds: list = []  # the solver seed each solve ran with
+    asks_out_of_time = 0  # this many copies asking for a count end at once without a schedule, as at a time limit
+    placed_vars: list = []  # the model's `placed` Booleans (how a copy asking for a count is told)
 
     @classmethod
     def reset(cls) -> None:
-        cls.models, cls.placed, cls.linearization = [], [], []
+        cls.models, cls.placed, cls.linearization, cls.seeds = [], [], [], []
+        cls.asks_out_of_time = 0
 
     def solve(self, model, *args, **kwargs):
         CountingSolver.models.append(model)
         CountingSolver.linearization.append(self.parameters.linearization_level)
+        CountingSolver.seeds.append(self.parameters.random_seed)
+        if CountingSolver.asks_out_of_time and count_asked_for(model, CountingSolver.placed_vars) is not None:
+            CountingSolver.asks_out_of_time -= 1
+            CountingSolver.placed.append(None)
+            return cp_model.UNKNOWN
         code = super().solve(model, *args, **kwargs)
         found = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         CountingSolver.placed.append(-round(self.objective_value) if found else None)
@@ -976,11 +985,11 @@ def count_asked_for(model: cp_model.CpModel, placed: list) -> Optional[int]:
     return None
 
 
-def guided_tier_one(monkeypatch, guide_for, lp_seconds: float = 0.0,
-                    tier_parameters: Optional[dict] = None) -> tuple[TierRunner, list, list]:
-    """Tier 1 of small program 0 guided, the LP standing in as `guide_for(optimum, optimal week)`; which
-    models CP-SAT was asked to solve, in order, each as (the whole model?, the number placed it holds at
-    least or None), and the progress events."""
+def guided_tier_one(monkeypatch, guide_for, lp_seconds: float = 0.0, tier_parameters: Optional[dict] = None,
+                    asks_out_of_time: int = 0) -> tuple[TierRunner, list, list]:
+    """Tier 1 of small program 0 guided, the LP standing in as `guide_for(optimum, optimal week)` (and the first
+    `asks_out_of_time` copies asking for a count ending without a schedule); which models CP-SAT was asked to solve,
+    in order, each as (the whole model?, the number placed it holds at least or None), and the progress events."""
     problem = problem_from_data(generate("small", 0))
     parameters = {TIER_PLACED: tier_parameters or {"num_workers": 2, "random_seed": 0}}
     plain = TierRunner(build_model(problem), parameters, time.monotonic())
@@ -992,6 +1001,8 @@ def guided_tier_one(monkeypatch, guide_for, lp_seconds: float = 0.0,
     monkeypatch.setattr(tier_runner.cp_model, "CpSolver", CountingSolver)
     CountingSolver.reset()
     schedule_model = build_model(problem)
+    CountingSolver.placed_vars = schedule_model.variables.placed
+    CountingSolver.asks_out_of_time = asks_out_of_time
     hint_empty_schedule(schedule_model)
     runner = TierRunner(schedule_model, parameters, time.monotonic(), lp_bounds_until=time.monotonic() + 60,
                         lp_tiers=(TIER_PLACED,), guided_tiers=(TIER_PLACED,))
@@ -1049,6 +1060,24 @@ def test_on_large_programs_the_guides_copies_search_at_linearization_level_one(m
         optimum, frozenset(), frozenset()), tier_parameters={"num_workers": 2, "random_seed": 0, "linearization_level": 2})
     assert [model_is_whole for model_is_whole, _ in whole] == [False, False, True]
     assert CountingSolver.linearization == ([1, 1, 2] if large else [2, 2, 2])
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_on_large_programs_an_ask_out_of_time_is_asked_again_with_another_seed(monkeypatch, large):
+    """Whether the copy's search finds the bound's schedule in time turns on its seed: on large programs
+    (`GUIDE_RETRY_PAIRS`) the same ask comes once more with the next seed; elsewhere the copy that maximises
+    follows."""
+    monkeypatch.setattr(tier_runner, "GUIDE_RETRY_PAIRS", range(0, 10**9) if large else range(0))
+    runner, whole, _ = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
+        optimum, frozenset(week.attend), frozenset()), asks_out_of_time=1)
+    optimum = runner.outcomes[0].value
+    assert runner.outcomes[0].status == "optimal" and runner.outcomes[0].bound == optimum
+    if large:
+        assert whole == [(False, optimum), (False, optimum)]  # asked twice; found at the second: no other search
+        assert CountingSolver.seeds == [0, 1]
+    else:
+        assert whole == [(False, optimum), (False, None)]  # then the copy that maximises found the optimum
+        assert CountingSolver.seeds == [0, 0]
 
 
 def test_a_guide_holding_pairs_no_schedule_can_use_is_searched_again_with_none_held(monkeypatch):
