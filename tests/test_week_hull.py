@@ -959,7 +959,7 @@ class CountingSolver(cp_model.CpSolver):
     @classmethod
     def reset(cls) -> None:
         cls.models, cls.placed, cls.linearization, cls.seeds = [], [], [], []
-        cls.asks_out_of_time = 0
+        cls.asks_out_of_time, cls.placed_vars = 0, []
 
     def solve(self, model, *args, **kwargs):
         CountingSolver.models.append(model)
