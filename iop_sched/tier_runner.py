@@ -60,6 +60,13 @@ LP_SECONDS_GROWTH = 1.3
 GUIDE_WAIT_SHARE = 0.6
 GUIDE_SEARCH_SHARE = 0.1
 GUIDE_FALLBACK_SHARE = 0.05
+#: Per size: from this many eligible pairs on (networks) the guide's copy is not asked for the bound; the copy that
+#: maximises the count searches at once, for `GUIDE_MAXIMISE_ONLY_SHARE` of tier 1's seconds. Why: no ask there has
+#: found its bound (network programs 0-2, 7.2 s each), and over the vertex's pairs the count climbs faster than in the
+#: whole model's search (tier 1 alone, 72 s, solver seeds 0-1: 1257 / 1274-1275 / 1293-1294 placed against 1255-1257
+#: / 1270-1273 / 1292 asking first, the bounds 1258 / 1277 / 1295; benchmarks/RESULTS.md, twenty-third session).
+GUIDE_MAXIMISE_ONLY_PAIRS = 30_000
+GUIDE_MAXIMISE_ONLY_SHARE = 0.3
 #: Per size: on programs of this many eligible pairs (large ones), a copy asking for the bound that runs out of its
 #: share without a schedule is asked once more, with another solver seed, before the copy that maximises. Why: whether
 #: its first-solution worker finds the bound's schedule in time turns on the seed (large program 1, the copy alone,
@@ -67,7 +74,7 @@ GUIDE_FALLBACK_SHARE = 0.05
 #: (solver seeds 0 and 8): proven at 9.2 s and 10.5 s instead of 15.2 s and never (526 of 527). Program 2, whose 530 no
 #: ask finds, lost nothing (seeds 0-1: 530 / 529 either way). Not networks: no ask there has found its bound, and their
 #: share is 7 s.
-GUIDE_RETRY_PAIRS = range(10_000, 30_000)
+GUIDE_RETRY_PAIRS = range(10_000, GUIDE_MAXIMISE_ONLY_PAIRS)
 #: Built before the model, tier 1's LP ends within this share of `lp_seconds_needed` (measured: large programs 0-2
 #: 0.54-0.55, network programs 0-2 0.61-0.76)
 GUIDE_LP_SHARE_OF_NEEDED = 0.8
@@ -414,14 +421,15 @@ class TierRunner:
         Why: where the LP's bound is the optimum, the whole model's search spends most of tier 1 finding the
         last few patients; over a third of the pairs the same count is found in a fraction of that time
         (benchmarks/RESULTS.md, sixteenth session). Asked for the bound itself, CP-SAT finds it sooner than
-        by raising the count (twentieth session: large program 1 at 6-8 s instead of 14-15 s). The pairs the
+        by raising the count (twentieth session: large program 1 at 6-8 s instead of 14-15 s); on networks, where
+        no ask has found it, the copy only maximises, for longer (`GUIDE_MAXIMISE_ONLY_PAIRS`). The pairs the
         vertex uses whole stay fixed too, unless no schedule can hold them all.
         """
         lp = self.lp_bounds[TIER_PLACED]
         if not self._wait_for_guide(lp, GUIDE_WAIT_SHARE * seconds, progress) or self.placed_lp.guide is None:
             return None  # the LP goes on beside the whole model's search, as without a guide
         guide, model = self.placed_lp.guide, self.schedule_model.model
-        until = time.monotonic() + GUIDE_SEARCH_SHARE * seconds
+        pairs = len(self.schedule_model.variables.attend)
 
         def search(held: Collection[tuple[int, int]], ends: float, at_least: Optional[int] = None,
                    seed_offset: int = 0) -> tuple[int, cp_model.CpSolver]:
@@ -434,12 +442,15 @@ class TierRunner:
             stop.close()
             return code, searcher
 
-        code, searcher = search(guide.settled, until, at_least=guide.bound)
-        if code == cp_model.UNKNOWN and len(self.schedule_model.variables.attend) in GUIDE_RETRY_PAIRS:
-            until = time.monotonic() + GUIDE_SEARCH_SHARE * seconds
-            code, searcher = search(guide.settled, until, at_least=guide.bound, seed_offset=1)
+        code = cp_model.UNKNOWN
+        if pairs < GUIDE_MAXIMISE_ONLY_PAIRS:
+            code, searcher = search(guide.settled, time.monotonic() + GUIDE_SEARCH_SHARE * seconds, at_least=guide.bound)
+            if code == cp_model.UNKNOWN and pairs in GUIDE_RETRY_PAIRS:
+                code, searcher = search(guide.settled, time.monotonic() + GUIDE_SEARCH_SHARE * seconds,
+                                        at_least=guide.bound, seed_offset=1)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            until = time.monotonic() + GUIDE_FALLBACK_SHARE * seconds
+            share = GUIDE_FALLBACK_SHARE if pairs < GUIDE_MAXIMISE_ONLY_PAIRS else GUIDE_MAXIMISE_ONLY_SHARE
+            until = time.monotonic() + share * seconds
             code, searcher = search(guide.settled, until)
             if code == cp_model.INFEASIBLE and guide.settled:
                 # The LP is a relaxation: a pair it uses whole may be in no schedule at all (medium programs 3-5: a

@@ -955,16 +955,18 @@ class CountingSolver(cp_model.CpSolver):
     seeds: list = []  # the solver seed each solve ran with
     asks_out_of_time = 0  # this many copies asking for a count end at once without a schedule, as at a time limit
     placed_vars: list = []  # the model's `placed` Booleans (how a copy asking for a count is told)
+    time_limits: list = []  # the seconds each solve was given
 
     @classmethod
     def reset(cls) -> None:
-        cls.models, cls.placed, cls.linearization, cls.seeds = [], [], [], []
+        cls.models, cls.placed, cls.linearization, cls.seeds, cls.time_limits = [], [], [], [], []
         cls.asks_out_of_time, cls.placed_vars = 0, []
 
     def solve(self, model, *args, **kwargs):
         CountingSolver.models.append(model)
         CountingSolver.linearization.append(self.parameters.linearization_level)
         CountingSolver.seeds.append(self.parameters.random_seed)
+        CountingSolver.time_limits.append(self.parameters.max_time_in_seconds)
         if CountingSolver.asks_out_of_time and count_asked_for(model, CountingSolver.placed_vars) is not None:
             CountingSolver.asks_out_of_time -= 1
             CountingSolver.placed.append(None)
@@ -1078,6 +1080,25 @@ def test_on_large_programs_an_ask_out_of_time_is_asked_again_with_another_seed(m
     else:
         assert whole == [(False, optimum), (False, None)]  # then the copy that maximises found the optimum
         assert CountingSolver.seeds == [0, 0]
+
+
+@pytest.mark.parametrize("network", [False, True])
+def test_on_networks_the_guides_copy_is_not_asked_for_the_bound_and_maximises_for_longer(monkeypatch, network):
+    """On networks (`GUIDE_MAXIMISE_ONLY_PAIRS`) no ask has found its bound, and the copy's count climbs faster than
+    the whole model's: the copy that maximises searches at once, for `GUIDE_MAXIMISE_ONLY_SHARE` of the tier. It stops
+    at the bound, which proves tier 1 as an ask would."""
+    monkeypatch.setattr(tier_runner, "GUIDE_MAXIMISE_ONLY_PAIRS", 0 if network else 10**9)
+    runner, whole, _ = guided_tier_one(monkeypatch, lambda optimum, week: PlacedRelaxation(
+        optimum, frozenset(week.attend), frozenset()))
+    optimum = runner.outcomes[0].value
+    assert runner.outcomes[0].status == "optimal" and runner.outcomes[0].bound == optimum
+    if network:
+        assert whole == [(False, None)]  # the copy that maximises met the bound: no ask, no whole search
+        share = tier_runner.GUIDE_MAXIMISE_ONLY_SHARE
+    else:
+        assert whole == [(False, optimum)]
+        share = tier_runner.GUIDE_SEARCH_SHARE
+    assert share * 20.0 - 1.0 < CountingSolver.time_limits[0] <= share * 20.0  # of the tier's 20 s
 
 
 def test_a_guide_holding_pairs_no_schedule_can_use_is_searched_again_with_none_held(monkeypatch):
