@@ -119,7 +119,8 @@ COSTS_BOUND_PAIRS = range(5_000, 60_001)
 #: first for the bound itself: programs 0 and 1 proven at 5.0-7.3 s and 6.1-7.8 s on every solver seed 0-2 (program
 #: 1 took 13.6-15.1 s). Networks (~47,000-53,000) since the twentieth too: their LP ends at 26-39 s of a 72-s tier 1,
 #: and the copy that maximises then places 1257 / 1272 / 1292 on network programs 0-2 where the whole search alone
-#: placed 1251 / 1261 / 1289 (tier 1 alone, 72 s, solver seed 0; the bounds are 1258 / 1277 / 1295).
+#: placed 1251 / 1261 / 1289 (tier 1 alone, 72 s, solver seed 0; the bounds are 1258 / 1277 / 1295). Since the
+#: twenty-third their copy is not asked for the bound and maximises for longer (`tier_runner.GUIDE_MAXIMISE_ONLY_PAIRS`).
 PLACED_GUIDED_PAIRS = range(1_000, 60_001)
 #: Per size: on programs with this many eligible pairs the wishes tier first searches the pairs of its own LP's
 #: vertex and of the schedule in hand. Large programs are left out: that LP takes 9-14 s alone there (large programs

@@ -72,8 +72,7 @@ GUIDE_MAXIMISE_ONLY_SHARE = 0.3
 #: its first-solution worker finds the bound's schedule in time turns on the seed (large program 1, the copy alone,
 #: seeds 0-15: 2 runs without one in 4.2 s; the others 0.4-3.6 s). Tier 1 alone, 42 s, the runs whose ask ran out
 #: (solver seeds 0 and 8): proven at 9.2 s and 10.5 s instead of 15.2 s and never (526 of 527). Program 2, whose 530 no
-#: ask finds, lost nothing (seeds 0-1: 530 / 529 either way). Not networks: no ask there has found its bound, and their
-#: share is 7 s.
+#: ask finds, lost nothing (seeds 0-1: 530 / 529 either way). Networks are not asked at all (above).
 GUIDE_RETRY_PAIRS = range(10_000, GUIDE_MAXIMISE_ONLY_PAIRS)
 #: Built before the model, tier 1's LP ends within this share of `lp_seconds_needed` (measured: large programs 0-2
 #: 0.54-0.55, network programs 0-2 0.61-0.76)
