@@ -75,7 +75,9 @@ GUIDE_MAXIMISE_ONLY_SHARE = 0.3
 #: ask finds, lost nothing (seeds 0-1: 530 / 529 either way). Networks are not asked at all (above).
 GUIDE_RETRY_PAIRS = range(10_000, GUIDE_MAXIMISE_ONLY_PAIRS)
 #: Built before the model, tier 1's LP ends within this share of `lp_seconds_needed` (measured: large programs 0-2
-#: 0.54-0.55, network programs 0-2 0.61-0.76)
+#: 0.54-0.55, network programs 0-2 0.61-0.76; since the week graphs' states are merged 0.42-0.44 and ~0.50-0.60, not
+#: refitted: a network guided in a shorter run whose LP ends after the wait loses its tier 1, benchmarks/RESULTS.md,
+#: twenty-third session)
 GUIDE_LP_SHARE_OF_NEEDED = 0.8
 #: while tier 1 waits for its guide, a "waiting" progress event comes this often
 WAITING_REPORT_SECONDS = 1.0
