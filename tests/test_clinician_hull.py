@@ -101,8 +101,8 @@ def staffing_programs(draw) -> dict:
     few clinicians with weekly caps, a ratio below the groups' seats, patients who need one or two groups."""
     blocks = []
     for index in range(draw(st.integers(2, 6))):
-        start = draw(st.integers(16, 22)) * 60
         length = draw(st.sampled_from([60, 90, 120, 180]))
+        start = draw(st.integers(16, (24 * 60 - 1 - length) // 60)) * 60  # a block ends by 23:59 (the format's rule)
         blocks.append(block(f"b{index}", draw(st.sampled_from(["mon", "tue"])), clock(start), clock(start + length),
                             max_size=draw(st.integers(2, 6)), clinicians=draw(st.integers(0, 2))))
     clinicians = [clinician(f"c{index}", max_weekly_hours=draw(st.sampled_from([1, 1.5, 2, 2.5, 3, 4, 5])))
