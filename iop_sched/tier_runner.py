@@ -443,15 +443,16 @@ class TierRunner:
             stop.close()
             return code, searcher
 
+        # asks for the bound: none on networks, a second (the next seed) on large programs when the first runs out
+        asks = 0 if pairs >= GUIDE_MAXIMISE_ONLY_PAIRS else 2 if pairs in GUIDE_RETRY_PAIRS else 1
         code = cp_model.UNKNOWN
-        if pairs < GUIDE_MAXIMISE_ONLY_PAIRS:
-            code, searcher = search(guide.settled, time.monotonic() + GUIDE_SEARCH_SHARE * seconds, at_least=guide.bound)
-            if code == cp_model.UNKNOWN and pairs in GUIDE_RETRY_PAIRS:
-                code, searcher = search(guide.settled, time.monotonic() + GUIDE_SEARCH_SHARE * seconds,
-                                        at_least=guide.bound, seed_offset=1)
+        for attempt in range(asks):
+            code, searcher = search(guide.settled, time.monotonic() + GUIDE_SEARCH_SHARE * seconds,
+                                    at_least=guide.bound, seed_offset=attempt)
+            if code != cp_model.UNKNOWN:
+                break
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            share = GUIDE_FALLBACK_SHARE if pairs < GUIDE_MAXIMISE_ONLY_PAIRS else GUIDE_MAXIMISE_ONLY_SHARE
-            until = time.monotonic() + share * seconds
+            until = time.monotonic() + (GUIDE_FALLBACK_SHARE if asks else GUIDE_MAXIMISE_ONLY_SHARE) * seconds
             code, searcher = search(guide.settled, until)
             if code == cp_model.INFEASIBLE and guide.settled:
                 # The LP is a relaxation: a pair it uses whole may be in no schedule at all (medium programs 3-5: a
