@@ -58,8 +58,8 @@ from .decompose import as_minimised, independent_parts, leading_separable, solve
 from .model import (FAMILIES, REPLANNING_TIERS, TIER_CHANGES, TIER_COSTS, TIER_KEEP, TIER_PLACED,
                     TIER_WISHES, TIERS, ConstraintFamily, ScheduleModel, build_model)
 from .schema import Problem
-from .tier_runner import (PlacedLP, Progress, TierOutcome, TierRunner, guide_can_wait, hint_empty_schedule,
-                          hint_first_come_first_served, lp_seconds_needed)
+from .tier_runner import (PlacedLP, Progress, TierOutcome, TierRunner, complete_hint, guide_can_wait,
+                          hint_empty_schedule, hint_first_come_first_served, lp_seconds_needed)
 
 if TYPE_CHECKING:
     from .result import Schedule
@@ -134,6 +134,10 @@ TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHAN
 #: placed come first. Smaller programs prove tier 1 within seconds, so it ends sooner whatever its share. Networks
 #: keep 0.6: the costs tier's LP needs the ~40 s left after tier 1 of a 120-s run (`tier_runner.lp_seconds_needed`).
 PLACED_SHARE_BELOW_NETWORKS = 0.7
+#: At most this share of the budget completes the first-come-first-served week's hint before the first tier
+#: (`tier_runner.complete_hint`: medium programs ~0.05 s, large ~0.25 s, networks ~0.9 s; on large ones it ends while
+#: tier 1's LP is still solving).
+HINT_COMPLETION_SHARE = 0.1
 
 
 def tier_share(tier: int, eligible_pairs: int) -> float:
@@ -294,6 +298,8 @@ def solve_model(
         # The solver may find nothing within the time limit (a large program, a short limit: presolve
         # alone can take seconds). The first-come-first-served week is a valid schedule: returned, marked so.
         start_from = "first_come_first_served"
+        if tiers:
+            complete_hint(model, runner.parameters[tiers[0]], HINT_COMPLETION_SHARE * (deadline - time.monotonic()))
 
     for tier in tiers:
         remaining = max(0.05, deadline - time.monotonic())

@@ -142,3 +142,48 @@ def test_each_tier_is_given_its_share_of_the_time_left(monkeypatch):
     # tier 1 proves this program at once: what it was given is the share, not what it used
     assert limit * PLACED_SHARE_BELOW_NETWORKS * 0.95 < given[1] <= limit * PLACED_SHARE_BELOW_NETWORKS
     assert given[2] <= limit * tier_share(2, 10) < given[3]  # the last tier has all that is left
+
+
+def test_a_hinted_week_is_completed_only_when_it_keeps_every_rule():
+    """CP-SAT starts from a hint only when it is complete: `complete_hint` adds a week's days, tracks and load to it.
+    A week that breaks a rule is left as it was hinted."""
+    from iop_sched.model import FAMILIES, build_model
+    from iop_sched.tier_runner import complete_hint, hint_first_come_first_served
+
+    problem = problem_from_data(generate("small", 0))
+    schedule_model = build_model(problem)
+    model, attend = schedule_model.model, schedule_model.variables.attend
+    week = hint_first_come_first_served(problem, schedule_model, FAMILIES)
+    assert len(model.proto.solution_hint.vars) < len(model.proto.variables)  # the week's own variables only
+    assert complete_hint(model, {"num_workers": 2, "random_seed": 0}, 10.0) is not None
+    hint = dict(zip(model.proto.solution_hint.vars, model.proto.solution_hint.values))
+    assert len(hint) == len(model.proto.variables)  # every variable, auxiliary ones too
+    assert {key for key, var in attend.items() if hint[var.index]} == set(week.attend)  # the same week
+
+    model.clear_hints()
+    for var in attend.values():  # every patient in every group they can reach: overlaps, too many hours
+        model.add_hint(var, 1)
+    before = list(model.proto.solution_hint.vars), list(model.proto.solution_hint.values)
+    assert complete_hint(model, {"num_workers": 2, "random_seed": 0}, 10.0) is None
+    assert (list(model.proto.solution_hint.vars), list(model.proto.solution_hint.values)) == before
+
+
+def test_the_first_tier_starts_from_the_first_come_first_served_week_completed(monkeypatch):
+    from iop_sched import tier_runner
+    from iop_sched.solve import solve_model
+
+    complete: list[bool] = []  # per tier: whether the model's hint held every variable when the tier started
+    solve_tier = tier_runner.TierRunner.solve_tier
+
+    def recording(self, tier, seconds, progress=None):
+        proto = self.schedule_model.model.proto
+        complete.append(len(set(proto.solution_hint.vars)) == len(proto.variables))
+        solve_tier(self, tier, seconds, progress)
+
+    monkeypatch.setattr(tier_runner.TierRunner, "solve_tier", recording)
+    problem = problem_from_data(generate("small", 0))
+    solve_model(problem, time_limit=20, tiers=[1], decompose=False)
+    assert complete == [True]
+    complete.clear()
+    solve_model(problem, time_limit=20, tiers=[1], decompose=False, warm_start=False)
+    assert complete == [False]  # no week to start from: the empty schedule is hinted, not completed
