@@ -148,3 +148,12 @@ def test_room_closed_moves_only_what_it_must():
     assert affected <= moved  # everyone in the closed room had to move (or could not be placed again)
     tiers = {t["tier"]: t for t in after.stats["tiers"]}
     assert tiers[TIER_KEEP]["status"] == "optimal" and tiers[TIER_CHANGES]["status"] == "optimal"
+
+
+def test_re_planning_starts_from_the_previous_schedule_whole_when_all_of_it_still_fits():
+    """CP-SAT starts from a hint only when it is complete: a previous schedule that still fits is completed before the
+    first tier (`tier_runner.complete_hint`), so even the first schedule each tier finds moves nobody."""
+    problem = load_problem(acceptance_path())
+    first = solve_checked(problem)
+    again = solve_checked(problem, previous=first.to_dict(), extra_parameters={"stop_after_first_solution": True})
+    assert again.stats["previous"]["moved"] == [] and len(again.stats["previous"]["kept"]) == 36
