@@ -268,7 +268,8 @@ def solve_model(
 
     runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
                         lp_bounds_until=deadline if lp_tiers else None, lp_tiers=lp_tiers,
-                        guided_tiers=guided_tiers, placed_lp=placed_lp)
+                        guided_tiers=guided_tiers, placed_lp=placed_lp,
+                        previous_attend=earlier.attend if earlier is not None else ())
     hint_empty_schedule(schedule_model)
     start: Optional[continuity.PreviousSchedule] = None  # the week returned when no tier below finds one
     start_from: Optional[str] = None  # what `start` is when it is not the solver's own

@@ -18,7 +18,8 @@ from ortools.sat.python import cp_model
 
 from .constraints import continuity, symmetry, wishes
 from .floors import wishes_floor
-from .model import MAXIMISED_TIERS, TIER_COSTS, TIER_NAMES, TIER_PLACED, TIER_WISHES, ConstraintFamily, ScheduleModel
+from .model import (MAXIMISED_TIERS, TIER_CHANGES, TIER_COSTS, TIER_NAMES, TIER_PLACED, TIER_WISHES, ConstraintFamily,
+                    ScheduleModel)
 from .lp_relaxation import RelaxationSolver
 from .schema import Problem
 from .week_hull import (BoundsBeside, PlacedRelaxation, build_placed_relaxation, costs_lower_bound,
@@ -108,6 +109,10 @@ GUIDE_LARGE_PARAMETERS: dict = {"linearization_level": 1}
 #: 3, 4 and the program's: wishes 91,290-91,470 / 84,420-84,480 / 87,720-87,750 with 0.8, and 91,290-91,410 /
 #: 84,480-86,580 / 87,870-89,040 with 0.6.
 WISHES_GUIDE_SHARE = 0.8
+#: When re-planning (`TierRunner(previous_attend=...)`), the changes tier gives this share of its seconds to a search of
+#: the previous schedule's pairs and the schedule in hand's (`_search_previous_weeks`); the whole model's search has the
+#: rest. Large program 0 re-planned after 30 admissions (30 s): that search took 0.7-1.6 s.
+CHANGES_GUIDE_SHARE = 0.5
 #: above this many pairs (networks) the costs LP waits for the one on patients placed to end: side by side on
 #: network program 0 (300-s run) the costs bound ended but the one on patients placed did not
 SIDE_BY_SIDE_PAIRS = 30_000
@@ -313,7 +318,7 @@ class TierRunner:
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
                  move_patients: bool = False, lp_bounds_until: Optional[float] = None,
                  lp_tiers: Collection[int] = (TIER_PLACED, TIER_COSTS), guided_tiers: Collection[int] = (),
-                 placed_lp: Optional[PlacedLP] = None):
+                 placed_lp: Optional[PlacedLP] = None, previous_attend: Collection[tuple[int, int]] = ()):
         self.schedule_model = schedule_model
         #: when set, LP bounds (`iop_sched.week_hull`) run beside the searches until this moment: on patients
         #: placed from the start of tier 1's search (which stops once its count meets it), on the costs tier
@@ -333,6 +338,9 @@ class TierRunner:
         #: start the wishes tier from `iop_sched.week_moves` (not when re-planning or holding pins: there a
         #: tier solved before it counts changes, which the moves do not see)
         self.move_patients = move_patients and wishes.add in schedule_model.families
+        #: when re-planning, the previous schedule's (patient, block) pairs: the changes tier searches them with the
+        #: schedule in hand's first (`_search_previous_weeks`)
+        self.previous_attend = frozenset(previous_attend)
         self.parameters = parameters       # CP-SAT parameters per tier
         self.started = started             # progress reports time from here
         self.best: Optional[cp_model.CpSolver] = None  # the solver holding the latest complete schedule
@@ -352,6 +360,9 @@ class TierRunner:
         if tier == TIER_WISHES and TIER_WISHES in self.guided_tiers:
             left = seconds - (time.monotonic() - tier_started)
             self._search_wishes_support(expression, time.monotonic() + WISHES_GUIDE_SHARE * left)
+        if tier == TIER_CHANGES and self.previous_attend and self.best is not None:
+            left = seconds - (time.monotonic() - tier_started)
+            self._search_previous_weeks(expression, time.monotonic() + CHANGES_GUIDE_SHARE * left)
         solver = cp_model.CpSolver()
         apply_parameters(solver, self.parameters[tier])
         solver.parameters.max_time_in_seconds = max(0.05, seconds - (time.monotonic() - tier_started))
@@ -548,9 +559,25 @@ class TierRunner:
         support = wishes_support(problem, families, placed, deadline - time.monotonic())
         if support is None:
             return
+        self._search_pairs_in_hand(TIER_WISHES, expression, support, deadline)
+
+    def _search_previous_weeks(self, expression: cp_model.LinearExprT, deadline: float) -> None:
+        """The changes tier's first stage when re-planning: search only the previous schedule's pairs and those of the
+        schedule in hand, until `deadline`; the whole model's search then starts from its schedule when it changes less.
+
+        Why: the tier before it counts patients placed and nothing else, and its search reshuffles groups freely (large
+        program 0 re-planned after 30 admissions, 30 s: 379 of the 491 patients kept had their week changed, and the
+        whole search of the changes tier, with ~4 s left, undid few of those changes). With each patient's two weeks
+        only, the copy found a schedule moving 1-5 patients in 0.7-1.6 s (benchmarks/RESULTS.md, twenty-fourth
+        session)."""
+        self._search_pairs_in_hand(TIER_CHANGES, expression, self.previous_attend, deadline)
+
+    def _search_pairs_in_hand(self, tier: int, expression: cp_model.LinearExprT, pairs: Collection[tuple[int, int]],
+                              deadline: float) -> None:
+        """Search a copy in which patients attend only `pairs` and the schedule in hand's, until `deadline`; its
+        schedule becomes the one in hand (and the hint) when it scores better on `expression`, the tier's."""
         searcher = cp_model.CpSolver()
-        code = self._search_copy(searcher, TIER_WISHES, support | self.best_week().attend, (),
-                                 deadline - time.monotonic())
+        code = self._search_copy(searcher, tier, set(pairs) | self.best_week().attend, (), deadline - time.monotonic())
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and searcher.value(expression) < self.best.value(expression):
             self.best = searcher
             hint_complete_solution(self.schedule_model.model, searcher)

@@ -157,3 +157,56 @@ def test_re_planning_starts_from_the_previous_schedule_whole_when_all_of_it_stil
     first = solve_checked(problem)
     again = solve_checked(problem, previous=first.to_dict(), extra_parameters={"stop_after_first_solution": True})
     assert again.stats["previous"]["moved"] == [] and len(again.stats["previous"]["kept"]) == 36
+
+
+def copies_searched_in_the_changes_tier(monkeypatch) -> list:
+    """Record each copy the changes tier searches: (its allowed pairs, the changes of its schedule or None)."""
+    searched: list = []
+    search_copy = tier_runner.TierRunner._search_copy
+
+    def recording(self, searcher, tier, allowed, held, seconds, *args, **kwargs):
+        code = search_copy(self, searcher, tier, allowed, held, seconds, *args, **kwargs)
+        if tier == TIER_CHANGES:
+            found = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            searched.append((set(allowed), round(searcher.objective_value) if found else None))
+        return code
+
+    monkeypatch.setattr(tier_runner.TierRunner, "_search_copy", recording)
+    return searched
+
+
+def test_the_changes_tier_first_searches_each_patients_previous_week_and_week_in_hand(monkeypatch):
+    """The tier before it counts patients placed only, and its search may reshuffle the groups: the changes tier first
+    searches only the previous schedule's pairs and the schedule in hand's (`TierRunner._search_previous_weeks`)."""
+    problem = load_problem(acceptance_path())
+    first = solve_checked(problem)
+    previous = continuity.PreviousSchedule.resolve(problem, first.to_dict())
+    searched = copies_searched_in_the_changes_tier(monkeypatch)
+    in_hand: list = []
+    solve_tier = tier_runner.TierRunner.solve_tier
+
+    def reshuffled(self, tier, seconds, progress=None):
+        solve_tier(self, tier, seconds, progress)
+        if tier == TIER_PLACED:  # the schedule in hand moved as far from the previous one as the count allows
+            model, changes = self.schedule_model.model, self.schedule_model.tier_expression(TIER_CHANGES)
+            model.maximize(changes)
+            far = cp_model.CpSolver()
+            far.parameters.num_workers, far.parameters.max_time_in_seconds = 2, 5.0
+            assert far.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            self.best = far
+            tier_runner.hint_complete_solution(model, far)
+            in_hand.append((self.best_week().attend, far.value(changes)))
+
+    monkeypatch.setattr(tier_runner.TierRunner, "solve_tier", reshuffled)
+    again = solve_checked(problem, previous=first.to_dict())
+    (week_in_hand, changes_in_hand), = in_hand
+    assert changes_in_hand > 0
+    (allowed, changes), = searched
+    assert allowed == previous.attend | week_in_hand and changes == 0  # every patient back in their previous week
+    assert again.stats["previous"]["moved"] == []
+
+
+def test_without_a_previous_schedule_there_is_no_changes_tier_to_search(monkeypatch):
+    searched = copies_searched_in_the_changes_tier(monkeypatch)
+    solve_checked(load_problem(acceptance_path()))
+    assert searched == []
