@@ -568,8 +568,8 @@ class TierRunner:
         Why: the tier before it counts patients placed and nothing else, and its search reshuffles groups freely (large
         program 0 re-planned after 30 admissions, 30 s: 379 of the 491 patients kept had their week changed, and the
         whole search of the changes tier, with ~4 s left, undid few of those changes). With each patient's two weeks
-        only, the copy found a schedule moving 1-5 patients in 0.7-1.6 s (benchmarks/RESULTS.md, twenty-fourth
-        session)."""
+        only, the copy finds the fewest changes among them in ~1 s: 0-5 patients moved after admissions on large
+        programs 0-2, 28-81 after discharges (benchmarks/RESULTS.md, twenty-fourth session)."""
         self._search_pairs_in_hand(TIER_CHANGES, expression, self.previous_attend, deadline)
 
     def _search_pairs_in_hand(self, tier: int, expression: cp_model.LinearExprT, pairs: Collection[tuple[int, int]],
