@@ -135,8 +135,8 @@ TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHAN
 #: keep 0.6: the costs tier's LP needs the ~40 s left after tier 1 of a 120-s run (`tier_runner.lp_seconds_needed`).
 PLACED_SHARE_BELOW_NETWORKS = 0.7
 #: At most this share of the budget completes the hinted week (first-come-first-served, or the previous schedule when
-#: re-planning) before the first tier (`tier_runner.complete_hint`: medium programs ~0.05 s, large ~0.25 s, networks
-#: ~0.9 s; on large ones it ends while tier 1's LP is still solving).
+#: re-planning; one that no longer fits is repaired instead) before the first tier (`tier_runner.complete_hint`: medium
+#: programs ~0.05 s, large ~0.25 s, networks ~0.9 s; on large ones it ends while tier 1's LP is still solving).
 HINT_COMPLETION_SHARE = 0.1
 
 
@@ -302,8 +302,12 @@ def solve_model(
     if tiers and len(parts) <= 1 and (earlier is not None or warm_start):
         # the hinted week whole, so the first tier starts from it (`complete_hint`; a previous schedule only when all of
         # it still fits: large program 0 re-planned after 30 admissions, the first tier then kept all 491 patients at
-        # once, against 487 in 8.9 s)
-        complete_hint(model, per_tier[tiers[0]], HINT_COMPLETION_SHARE * (deadline - time.monotonic()))
+        # once, against 487 in 8.9 s). One that no longer fits (a group below its minimum after discharges) is first
+        # repaired within the same share: the previous weeks as far as they still hold (`start_from_previous_weeks`).
+        completion_ends = time.monotonic() + HINT_COMPLETION_SHARE * (deadline - time.monotonic())
+        completed = complete_hint(model, per_tier[tiers[0]], completion_ends - time.monotonic())
+        if completed is None and earlier is not None:
+            runner.start_from_previous_weeks(tiers[0], completion_ends - time.monotonic())
 
     for tier in tiers:
         remaining = max(0.05, deadline - time.monotonic())

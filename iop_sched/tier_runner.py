@@ -562,15 +562,22 @@ class TierRunner:
         self._search_pairs_in_hand(TIER_WISHES, expression, support, deadline)
 
     def _search_previous_weeks(self, expression: cp_model.LinearExprT, deadline: float) -> None:
-        """The changes tier's first stage when re-planning: search only the previous schedule's pairs and those of the
-        schedule in hand, until `deadline`; the whole model's search then starts from its schedule when it changes less.
+        """The changes tier's first stage when re-planning: search a copy in which each patient placed before attends
+        only pairs of their previous week and of the schedule in hand, and a patient not placed before (admitted since,
+        or not placed then) any of theirs, until `deadline`; the whole model's search then starts from its schedule
+        when it changes less.
 
         Why: the tier before it counts patients placed and nothing else, and its search reshuffles groups freely (large
         program 0 re-planned after 30 admissions, 30 s: 379 of the 491 patients kept had their week changed, and the
         whole search of the changes tier, with ~4 s left, undid few of those changes). With each patient's two weeks
         only, the copy finds the fewest changes among them in ~1 s: 0-5 patients moved after admissions on large
-        programs 0-2, 28-81 after discharges (benchmarks/RESULTS.md, twenty-fourth session)."""
-        self._search_pairs_in_hand(TIER_CHANGES, expression, self.previous_attend, deadline)
+        programs 0-2 (benchmarks/RESULTS.md, twenty-fourth session). A patient not placed before has no previous week
+        to go back to: held to their week in hand, they hold the seats that patients in treatment would go back to
+        (large programs 0-2 after 1 in 25 patients were discharged, 30-s re-plans: 5-49 patients moved, median 35;
+        with the patients not placed before free, 3-141, median 10; benchmarks/RESULTS.md, twenty-fifth session)."""
+        placed_before = {p for p, _ in self.previous_attend}
+        not_placed_before = {key for key in self.schedule_model.variables.attend if key[0] not in placed_before}
+        self._search_pairs_in_hand(TIER_CHANGES, expression, self.previous_attend | not_placed_before, deadline)
 
     def _search_pairs_in_hand(self, tier: int, expression: cp_model.LinearExprT, pairs: Collection[tuple[int, int]],
                               deadline: float) -> None:
@@ -695,6 +702,22 @@ class TierRunner:
         """The number placed by the latest tier 1 that found a schedule (held in the tiers after it), or None."""
         placed = [outcome.value for outcome in self.outcomes if outcome.tier == TIER_PLACED and outcome.value is not None]
         return placed[-1] if placed else None
+
+    def start_from_previous_weeks(self, tier: int, seconds: float) -> None:
+        """When the previous schedule no longer fits whole: search a copy of `tier` in which each patient attends only
+        pairs of their previous week, for at most `seconds`; its schedule (as many previous weeks as still hold,
+        whole or in part) becomes the one in hand, so `tier` starts from it. Nothing changes when none is found.
+
+        Why: a previous schedule that breaks a rule (a group below its minimum after discharges, a clinician off) is
+        only a partial hint; the first tier then starts from a schedule of its own and reshuffles groups freely (large
+        programs 0-2 after 1 in 25 patients were discharged, 12 re-plans of 30 s: 17-173 patients moved, 722 in all;
+        repaired first, 21-89 and 467; benchmarks/RESULTS.md, twenty-fifth session)."""
+        model = self.schedule_model.model
+        model.minimize(self.schedule_model.tier_expression(tier))
+        searcher = cp_model.CpSolver()
+        if self._search_copy(searcher, tier, self.previous_attend, (), seconds) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self.best = searcher
+            hint_complete_solution(model, searcher)
 
     def complete_hinted_schedule(self, seconds: float) -> None:
         """Complete a hinted week (`complete_hint`) and keep it as the schedule in hand, so the next tier starts from a

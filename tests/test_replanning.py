@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
 import time
 
 from ortools.sat.python import cp_model
@@ -15,7 +16,7 @@ from iop_sched.constraints import continuity
 from iop_sched.constraints.base import TIER_CHANGES, TIER_KEEP, TIER_PLACED
 from iop_sched.model import FAMILIES, build_model
 from iop_sched.constraints import symmetry
-from programs import acceptance_path, solve_checked
+from programs import acceptance_path, block, patient, program_dict, solve_checked
 from test_calendars import NOW
 from iop_sched import load_problem
 
@@ -150,17 +151,53 @@ def test_room_closed_moves_only_what_it_must():
     assert tiers[TIER_KEEP]["status"] == "optimal" and tiers[TIER_CHANGES]["status"] == "optimal"
 
 
-def test_re_planning_starts_from_the_previous_schedule_whole_when_all_of_it_still_fits():
+def test_re_planning_starts_from_the_previous_schedule_whole_when_all_of_it_still_fits(monkeypatch):
     """CP-SAT starts from a hint only when it is complete: a previous schedule that still fits is completed before the
     first tier (`tier_runner.complete_hint`), so even the first schedule each tier finds moves nobody."""
     problem = load_problem(acceptance_path())
     first = solve_checked(problem)
+    repairs = repairs_before_the_first_tier(monkeypatch)
     again = solve_checked(problem, previous=first.to_dict(), extra_parameters={"stop_after_first_solution": True})
     assert again.stats["previous"]["moved"] == [] and len(again.stats["previous"]["kept"]) == 36
+    assert repairs == []  # completed whole: nothing to repair
+
+
+def repairs_before_the_first_tier(monkeypatch) -> list:
+    """Record each repair of the previous schedule (`TierRunner.start_from_previous_weeks`): whether the model's hint
+    held every variable after it."""
+    repairs: list = []
+    start_from_previous_weeks = tier_runner.TierRunner.start_from_previous_weeks
+
+    def recording(self, tier, seconds):
+        start_from_previous_weeks(self, tier, seconds)
+        proto = self.schedule_model.model.proto
+        repairs.append(len(set(proto.solution_hint.vars)) == len(proto.variables))
+
+    monkeypatch.setattr(tier_runner.TierRunner, "start_from_previous_weeks", recording)
+    return repairs
+
+
+def test_a_previous_schedule_that_no_longer_fits_is_repaired_before_the_first_tier(monkeypatch):
+    """Discharges leave a group below its minimum: the previous schedule breaks a rule and cannot be completed whole.
+    The first tier then starts from the previous weeks as far as they still hold, completed
+    (`TierRunner.start_from_previous_weeks`), and everyone else keeps their week."""
+    document = json.loads(acceptance_path().read_text())
+    first = solve_checked(problem_from_data(document))
+    minimum = {b["id"]: b.get("min_size", 1) for b in document["blocks"]}
+    group = min((r for r in first.rosters if r.patients), key=lambda r: len(r.patients) - minimum[r.id])
+    gone = set(group.patients[:len(group.patients) - minimum[group.id] + 1])
+    document["patients"] = [p for p in document["patients"] if p["id"] not in gone]
+    repairs = repairs_before_the_first_tier(monkeypatch)
+    again = solve_checked(problem_from_data(document), previous=first.to_dict(),
+                          extra_parameters={"stop_after_first_solution": True})
+    assert repairs == [True]
+    untouched = {w.id for w in first.patients if w.placed and group.id not in w.blocks} - gone
+    assert untouched and not untouched & set(again.stats["previous"]["moved"] + again.stats["previous"]["dropped"])
 
 
 def copies_searched_in_the_changes_tier(monkeypatch) -> list:
-    """Record each copy the changes tier searches: (its allowed pairs, the changes of its schedule or None)."""
+    """Record each copy the changes tier searches: (its allowed pairs, the changes of its schedule or None, the
+    (patient, block) pairs its schedule attends)."""
     searched: list = []
     search_copy = tier_runner.TierRunner._search_copy
 
@@ -168,26 +205,24 @@ def copies_searched_in_the_changes_tier(monkeypatch) -> list:
         code = search_copy(self, searcher, tier, allowed, held, seconds, *args, **kwargs)
         if tier == TIER_CHANGES:
             found = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-            searched.append((set(allowed), round(searcher.objective_value) if found else None))
+            week = {key for key, var in self.schedule_model.variables.attend.items()
+                    if found and searcher.boolean_value(var)}
+            searched.append((set(allowed), round(searcher.objective_value) if found else None, week))
         return code
 
     monkeypatch.setattr(tier_runner.TierRunner, "_search_copy", recording)
     return searched
 
 
-def test_the_changes_tier_first_searches_each_patients_previous_week_and_week_in_hand(monkeypatch):
-    """The tier before it counts patients placed only, and its search may reshuffle the groups: the changes tier first
-    searches only the previous schedule's pairs and the schedule in hand's (`TierRunner._search_previous_weeks`)."""
-    problem = load_problem(acceptance_path())
-    first = solve_checked(problem)
-    previous = continuity.PreviousSchedule.resolve(problem, first.to_dict())
-    searched = copies_searched_in_the_changes_tier(monkeypatch)
+def reshuffle_after_tier_one(monkeypatch) -> list:
+    """After tier 1, move the schedule in hand as far from the previous one as the count allows, as a search that
+    counts patients placed only may; records (the pairs in hand, their changes)."""
     in_hand: list = []
     solve_tier = tier_runner.TierRunner.solve_tier
 
     def reshuffled(self, tier, seconds, progress=None):
         solve_tier(self, tier, seconds, progress)
-        if tier == TIER_PLACED:  # the schedule in hand moved as far from the previous one as the count allows
+        if tier == TIER_PLACED:
             model, changes = self.schedule_model.model, self.schedule_model.tier_expression(TIER_CHANGES)
             model.maximize(changes)
             far = cp_model.CpSolver()
@@ -198,11 +233,51 @@ def test_the_changes_tier_first_searches_each_patients_previous_week_and_week_in
             in_hand.append((self.best_week().attend, far.value(changes)))
 
     monkeypatch.setattr(tier_runner.TierRunner, "solve_tier", reshuffled)
+    return in_hand
+
+
+def test_the_changes_tier_first_searches_each_patients_previous_week_and_week_in_hand(monkeypatch):
+    """The tier before it counts patients placed only, and its search may reshuffle the groups: the changes tier first
+    searches only the previous schedule's pairs and the schedule in hand's (`TierRunner._search_previous_weeks`),
+    and every pair of the patients not placed before."""
+    problem = load_problem(acceptance_path())
+    first = solve_checked(problem)
+    previous = continuity.PreviousSchedule.resolve(problem, first.to_dict())
+    searched = copies_searched_in_the_changes_tier(monkeypatch)
+    in_hand = reshuffle_after_tier_one(monkeypatch)
     again = solve_checked(problem, previous=first.to_dict())
     (week_in_hand, changes_in_hand), = in_hand
     assert changes_in_hand > 0
-    (allowed, changes), = searched
-    assert allowed == previous.attend | week_in_hand and changes == 0  # every patient back in their previous week
+    (allowed, changes, _), = searched
+    not_placed_before = {p for p, _ in problem_pairs(problem)} - {p for p, _ in previous.attend}
+    assert not_placed_before  # 4 of the 40 are not placed; 3 of them have groups they could attend
+    free = {(p, b) for p, b in problem_pairs(problem) if p in not_placed_before}
+    assert allowed == previous.attend | week_in_hand | free and changes == 0  # everyone back in their previous week
+    assert again.stats["previous"]["moved"] == []
+
+
+def problem_pairs(problem) -> set:
+    """Every eligible (patient, block) pair of `problem`."""
+    return set(build_model(problem, FAMILIES).variables.attend)
+
+
+def test_in_the_changes_tiers_first_search_a_newcomer_may_leave_their_week_in_hand_for_a_patient_coming_back(
+        monkeypatch):
+    """Two one-seat groups. `old` attended one last week; `new` is admitted, and the reshuffled schedule in hand gives
+    `new` that seat and `old` the other. Only if `new` may take any of their groups can `old` go back: a newcomer's
+    week in hand is no reason to move a patient in treatment."""
+    groups = [block(day, day, "18:00", "21:00", room="r1", max_size=1) for day in ("mon", "tue")]
+    before = solve_checked(program_dict(blocks=groups, patients=[patient("old")]))
+    (old_group,) = before.patients[0].blocks
+    problem = problem_from_data(program_dict(blocks=groups, patients=[patient("old"), patient("new")]))
+    searched = copies_searched_in_the_changes_tier(monkeypatch)
+    in_hand = reshuffle_after_tier_one(monkeypatch)
+    again = solve_checked(problem, previous=before.to_dict())
+    (week_in_hand, _), = in_hand
+    index = {block.id: b for b, block in enumerate(problem.blocks)}
+    assert (0, index[old_group]) not in week_in_hand and (1, index[old_group]) in week_in_hand
+    (_, _, copy_week), = searched
+    assert (0, index[old_group]) in copy_week  # the copy itself puts `old` back, `new` in the other group
     assert again.stats["previous"]["moved"] == []
 
 
