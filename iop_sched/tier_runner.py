@@ -111,8 +111,10 @@ GUIDE_LARGE_PARAMETERS: dict = {"linearization_level": 1}
 WISHES_GUIDE_SHARE = 0.8
 #: When re-planning (`TierRunner(previous_attend=...)`), the changes tier gives this share of its seconds to a search of
 #: the previous schedule's pairs and the schedule in hand's (`_search_previous_weeks`); the whole model's search has the
-#: rest. Large program 0 re-planned after 30 admissions (30 s): that search took 0.7-1.6 s.
-CHANGES_GUIDE_SHARE = 0.5
+#: rest. After discharges that search is still improving when its time ends (it never proves its optimum), and the
+#: whole search after it rarely improves at all: large programs 0-2, 1 in 25 discharged, 30-s re-plans, solver seeds
+#: 12 and 14: 7 / 11 / 3 / 40 / 74 / 66 patients moved with 0.5, 15 / 9 / 3 / 3 / 15 / 24 with 0.9.
+CHANGES_GUIDE_SHARE = 0.9
 #: above this many pairs (networks) the costs LP waits for the one on patients placed to end: side by side on
 #: network program 0 (300-s run) the costs bound ended but the one on patients placed did not
 SIDE_BY_SIDE_PAIRS = 30_000
