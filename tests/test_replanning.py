@@ -249,9 +249,10 @@ def test_the_changes_tier_first_searches_each_patients_previous_week_and_week_in
     (week_in_hand, changes_in_hand), = in_hand
     assert changes_in_hand > 0
     (allowed, changes, _), = searched
-    not_placed_before = {p for p, _ in problem_pairs(problem)} - {p for p, _ in previous.attend}
+    pairs = problem_pairs(problem)
+    not_placed_before = {p for p, _ in pairs} - {p for p, _ in previous.attend}
     assert not_placed_before  # 4 of the 40 are not placed; 3 of them have groups they could attend
-    free = {(p, b) for p, b in problem_pairs(problem) if p in not_placed_before}
+    free = {(p, b) for p, b in pairs if p in not_placed_before}
     assert allowed == previous.attend | week_in_hand | free and changes == 0  # everyone back in their previous week
     assert again.stats["previous"]["moved"] == []
 
@@ -274,7 +275,7 @@ def test_in_the_changes_tiers_first_search_a_newcomer_may_leave_their_week_in_ha
     in_hand = reshuffle_after_tier_one(monkeypatch)
     again = solve_checked(problem, previous=before.to_dict())
     (week_in_hand, _), = in_hand
-    index = {block.id: b for b, block in enumerate(problem.blocks)}
+    index = {group.id: b for b, group in enumerate(problem.blocks)}
     assert (0, index[old_group]) not in week_in_hand and (1, index[old_group]) in week_in_hand
     (_, _, copy_week), = searched
     assert (0, index[old_group]) in copy_week  # the copy itself puts `old` back, `new` in the other group
