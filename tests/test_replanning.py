@@ -13,6 +13,7 @@ from benchmarks.generate import generate
 from iop_sched import problem_from_data, tier_runner
 from iop_sched.calendars import build_calendars
 from iop_sched.constraints import continuity
+from iop_sched.constraints.availability import compute_eligibility
 from iop_sched.constraints.base import TIER_CHANGES, TIER_KEEP, TIER_PLACED
 from iop_sched.model import FAMILIES, build_model
 from iop_sched.constraints import symmetry
@@ -259,7 +260,7 @@ def test_the_changes_tier_first_searches_each_patients_previous_week_and_week_in
 
 def problem_pairs(problem) -> set:
     """Every eligible (patient, block) pair of `problem`."""
-    return set(build_model(problem, FAMILIES).variables.attend)
+    return {(p, b) for p, blocks in enumerate(compute_eligibility(problem).blocks_of_patient) for b in blocks}
 
 
 def test_in_the_changes_tiers_first_search_a_newcomer_may_leave_their_week_in_hand_for_a_patient_coming_back(
