@@ -38,9 +38,9 @@ Solver parameters are pinned per tier (`TIER_PORTFOLIO`, reported in
   one part only).
 - Passing `workers=N` replaces the pinned portfolios by CP-SAT's own portfolio of N
   workers; `extra_parameters` override any parameter in every tier.
-- Per size: the time is shared out tier by tier (`tier_share`): tier 1 takes 70 % of it below
-  `LARGE_PROGRAM_PAIRS` (its count still grows past 60 % on large programs), 60 % on networks (the
-  costs tier's LP needs the rest); each later tier half of what is left, the last all of it.
+- Per size: the time is shared out tier by tier (`tier_share`): tier 1 takes 70 % of it (its count
+  still grows past 60 % on large programs), 60 % on networks when the costs tier's LP can use the rest
+  (`costs_lp_fits`: a 120-s run, not the CLI's 30 s); each later tier half of what is left, the last all of it.
 - `random_seed` fixed (0) by default; `time_limit` is the whole budget over all tiers.
 """
 
@@ -128,24 +128,39 @@ PLACED_GUIDED_PAIRS = range(1_000, 60_001)
 WISHES_GUIDED_PAIRS = range(1_000, 10_000)
 #: Share of the remaining budget a tier may use when later tiers still wait (`tier_share`).
 TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHANGES: 0.5, TIER_WISHES: 0.5, TIER_COSTS: 1.0}
-#: Per size: below `LARGE_PROGRAM_PAIRS` eligible pairs tier 1 takes this share instead. On large programs its
-#: count still grows at 36 s of a 60-s run (0.6; programs 0-2, 18 runs of tier 1 alone: 9,288 placed at 36 s,
-#: 9,302 at 42 s, 9,316 at 60 s) while the wishes and costs tiers are far from their bounds anyway, and patients
-#: placed come first. Smaller programs prove tier 1 within seconds, so it ends sooner whatever its share. Networks
-#: keep 0.6: the costs tier's LP needs the ~40 s left after tier 1 of a 120-s run (`tier_runner.lp_seconds_needed`).
-PLACED_SHARE_BELOW_NETWORKS = 0.7
+#: Tier 1's share, in place of `TIER_BUDGET_SHARE`'s, below `LARGE_PROGRAM_PAIRS` eligible pairs and on networks whose
+#: costs LP would not end in what 0.6 leaves (`costs_lp_fits`). On large programs its count still grows at 36 s of a
+#: 60-s run (0.6; programs 0-2, 18 runs of tier 1 alone: 9,288 placed at 36 s, 9,302 at 42 s, 9,316 at 60 s) while the
+#: wishes and costs tiers are far from their bounds anyway, and patients placed come first. Smaller programs prove
+#: tier 1 within seconds, so it ends sooner whatever its share. Networks keep 0.6 when the costs tier's LP can use the
+#: ~40 s left after tier 1 of a 120-s run (`tier_runner.lp_seconds_needed`); in shorter runs nothing would use them,
+#: while tier 1's count still grows fast at its end (network program 0, 30 s: 1,150 placed at 15.9 s, 1,193 at 19.0 s).
+#: Network programs 0-2, solver seeds 0-3, 30-s solves: 1219 / 1203.5 / 1259 placed (medians) against 1202 / 1181.5 /
+#: 1245 with 0.6, more in 11 of 12 runs (+184 in all). 60-s solves, seeds 0-1: +18 in 6 runs (-3 to +10 a run), the
+#: wishes and costs tiers 3-6 % higher for their fewer seconds (benchmarks/RESULTS.md, twenty-sixth session).
+PLACED_SHARE = 0.7
 #: At most this share of the budget completes the hinted week (first-come-first-served, or the previous schedule when
 #: re-planning; one that no longer fits is repaired instead) before the first tier (`tier_runner.complete_hint`: medium
 #: programs ~0.05 s, large ~0.25 s, networks ~0.9 s; on large ones it ends while tier 1's LP is still solving).
 HINT_COMPLETION_SHARE = 0.1
 
 
-def tier_share(tier: int, eligible_pairs: int) -> float:
-    """The share of the remaining budget `tier` may use when later tiers still wait, for a program of
-    `eligible_pairs` (patient, block) pairs."""
-    if tier == TIER_PLACED and eligible_pairs < LARGE_PROGRAM_PAIRS:
-        return PLACED_SHARE_BELOW_NETWORKS
+def tier_share(tier: int, eligible_pairs: int, seconds: float = math.inf) -> float:
+    """The share of the remaining budget (`seconds`, when known) `tier` may use when later tiers still wait, for a
+    program of `eligible_pairs` (patient, block) pairs.
+
+    On networks tier 1 leaves the later tiers more than on smaller programs only for the costs tier's LP; when what it
+    leaves would be too short for that LP (`costs_lp_fits`), or no such LP runs (`seconds` 0), tier 1 takes the share
+    it has on smaller programs."""
+    if tier == TIER_PLACED and (eligible_pairs < LARGE_PROGRAM_PAIRS or not costs_lp_fits(eligible_pairs, seconds)):
+        return PLACED_SHARE
     return TIER_BUDGET_SHARE[tier]
+
+
+def costs_lp_fits(eligible_pairs: int, seconds: float) -> bool:
+    """Whether the costs tier's LP can end in what tier 1's network share leaves of `seconds` (it starts after tier 1)."""
+    return (eligible_pairs in COSTS_BOUND_PAIRS
+            and (1 - TIER_BUDGET_SHARE[TIER_PLACED]) * seconds >= lp_seconds_needed(eligible_pairs, TIER_COSTS))
 
 
 @dataclass
@@ -248,7 +263,7 @@ def solve_model(
                 if pairs in window]
     guided_tiers = [tier for tier, window in ((TIER_PLACED, PLACED_GUIDED_PAIRS), (TIER_WISHES, WISHES_GUIDED_PAIRS))
                     if pairs in window]
-    if TIER_PLACED in guided_tiers and not guide_can_wait(pairs, tier_share(TIER_PLACED, pairs) * time_limit):
+    if TIER_PLACED in guided_tiers and not guide_can_wait(pairs, tier_share(TIER_PLACED, pairs, time_limit) * time_limit):
         guided_tiers.remove(TIER_PLACED)  # its search runs from the start, its LP beside it
     placed_lp = None
     if (tiers and tiers[0] == TIER_PLACED and len(parts) <= 1 and TIER_PLACED in lp_tiers
@@ -276,7 +291,7 @@ def solve_model(
         runner.lp_bounds_until = None  # tier 1 is the parts' sum here: no LP bounds (see PLACED_BOUND_PAIRS)
         solved = solve_parts(
             problem, schedule_model.eligibility, parts, split, more_tiers_follow=len(tiers) > len(split),
-            deadline=deadline, shares={tier: tier_share(tier, pairs) for tier in TIER_BUDGET_SHARE},
+            deadline=deadline, shares={tier: tier_share(tier, pairs, 0.0) for tier in TIER_BUDGET_SHARE},  # no LPs
             families=families, warm_start=warm_start,
             parameters_for=lambda tier, part_pairs: tier_parameters(tier, workers, seed, log, extra_parameters, part_pairs),
             progress=progress, started=started)
@@ -311,7 +326,7 @@ def solve_model(
 
     for tier in tiers:
         remaining = max(0.05, deadline - time.monotonic())
-        share = 1.0 if tier == tiers[-1] else tier_share(tier, pairs)
+        share = 1.0 if tier == tiers[-1] else tier_share(tier, pairs, remaining)
         runner.solve_tier(tier, remaining * share, progress)
         if runner.stopped:
             break

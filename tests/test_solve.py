@@ -116,18 +116,37 @@ def test_a_ratio_beyond_any_integer_the_solver_holds_is_a_ratio_that_never_binds
 
 
 def test_tier_one_takes_a_larger_share_below_networks():
-    from iop_sched.solve import LARGE_PROGRAM_PAIRS, PLACED_SHARE_BELOW_NETWORKS, TIER_BUDGET_SHARE, tier_share
+    from iop_sched.solve import LARGE_PROGRAM_PAIRS, PLACED_SHARE, TIER_BUDGET_SHARE, tier_share
     from iop_sched.constraints.base import TIER_PLACED, TIER_WISHES
 
-    assert tier_share(TIER_PLACED, LARGE_PROGRAM_PAIRS - 1) == PLACED_SHARE_BELOW_NETWORKS
+    assert tier_share(TIER_PLACED, LARGE_PROGRAM_PAIRS - 1) == PLACED_SHARE
     assert tier_share(TIER_PLACED, LARGE_PROGRAM_PAIRS) == TIER_BUDGET_SHARE[TIER_PLACED]
-    assert PLACED_SHARE_BELOW_NETWORKS != TIER_BUDGET_SHARE[TIER_PLACED]
+    assert PLACED_SHARE != TIER_BUDGET_SHARE[TIER_PLACED]
     assert tier_share(TIER_WISHES, 10) == tier_share(TIER_WISHES, LARGE_PROGRAM_PAIRS) == TIER_BUDGET_SHARE[TIER_WISHES]
+
+
+def test_on_networks_tier_one_leaves_more_only_when_the_costs_lp_can_use_it():
+    """A network's tier 1 leaves the costs tier's LP its seconds; in a budget too short for that LP (the CLI's 30 s)
+    nothing would use them, and tier 1 takes the share it has on smaller programs."""
+    from iop_sched.solve import (COSTS_BOUND_PAIRS, LARGE_PROGRAM_PAIRS, PLACED_SHARE, TIER_BUDGET_SHARE,
+                                 costs_lp_fits, tier_share)
+    from iop_sched.constraints.base import TIER_COSTS, TIER_PLACED, TIER_WISHES
+    from iop_sched.tier_runner import lp_seconds_needed
+
+    network = LARGE_PROGRAM_PAIRS + 17_000  # network program 0's size
+    needed = lp_seconds_needed(network, TIER_COSTS)
+    enough = needed / (1 - TIER_BUDGET_SHARE[TIER_PLACED])
+    assert costs_lp_fits(network, enough) and not costs_lp_fits(network, 0.99 * enough)
+    assert enough <= 120.0 and tier_share(TIER_PLACED, network, 120.0) == TIER_BUDGET_SHARE[TIER_PLACED]
+    assert tier_share(TIER_PLACED, network, 30.0) == PLACED_SHARE
+    assert tier_share(TIER_PLACED, network, 0.0) == PLACED_SHARE  # no LP at all (independent parts)
+    assert tier_share(TIER_PLACED, COSTS_BOUND_PAIRS.stop) == PLACED_SHARE  # no costs LP at that size
+    assert tier_share(TIER_WISHES, network, 30.0) == TIER_BUDGET_SHARE[TIER_WISHES]
 
 
 def test_each_tier_is_given_its_share_of_the_time_left(monkeypatch):
     from iop_sched import tier_runner
-    from iop_sched.solve import PLACED_SHARE_BELOW_NETWORKS, solve_model, tier_share
+    from iop_sched.solve import PLACED_SHARE, solve_model, tier_share
 
     given: dict[int, float] = {}
     solve_tier = tier_runner.TierRunner.solve_tier
@@ -140,7 +159,7 @@ def test_each_tier_is_given_its_share_of_the_time_left(monkeypatch):
     limit = 40.0
     solve_model(build(small()), time_limit=limit, decompose=False)
     # tier 1 proves this program at once: what it was given is the share, not what it used
-    assert limit * PLACED_SHARE_BELOW_NETWORKS * 0.95 < given[1] <= limit * PLACED_SHARE_BELOW_NETWORKS
+    assert limit * PLACED_SHARE * 0.95 < given[1] <= limit * PLACED_SHARE
     assert given[2] <= limit * tier_share(2, 10) < given[3]  # the last tier has all that is left
 
 
