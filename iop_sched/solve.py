@@ -92,6 +92,13 @@ LARGE_PROGRAM_PRESOLVE = {"max_presolve_iterations": 1}
 #: three, the costs tier sometimes had no time to better the wishes tier's schedule (81,710 against ~67,000).
 LOWER_TIERS_LNS_PAIRS = 10_000
 LOWER_TIERS_LNS = {"use_lns_only": True, "max_presolve_iterations": 1}
+#: Per size: on networks (`LARGE_PROGRAM_PAIRS`) tier 1's search takes these too when no LP on patients placed runs
+#: beside it (a run too short for that LP, the CLI's 30 s): LNS on both workers, as in the lower tiers. Without the
+#: LP nothing proves the count there (CP-SAT's bound stays at 1386 on network program 0 either way, the optimum is
+#: ~1258), and a second LNS worker places more than the full worker: network programs 0-2, 30-s solves, solver seeds
+#: 0-3: 1223.5 / 1225.5 / 1262.5 placed (medians) against 1219 / 1203.5 / 1259, more in 10 of 12 runs (+131 in all).
+#: In 60-s solves, where the LP runs beside tier 1, the two were level (+7 in 6 runs), so the full worker stays there.
+UNBOUNDED_NETWORK_PLACED = {"use_lns_only": True}
 #: Per size: the LP bound of `iop_sched.week_hull` on patients placed runs on programs with this many
 #: eligible pairs, when the time left is enough for it (`tier_runner.lp_seconds_needed`). Large programs
 #: (~13,000-16,000) take 4-6 s for it alone, and CP-SAT's own bound on tier 1 stays 3-15 % above the
@@ -212,6 +219,14 @@ def tier_parameters(tier: int, workers: Optional[int], seed: int, log: bool, ext
     return parameters
 
 
+def unbounded_placed_parameters(workers: Optional[int], eligible_pairs: int, extra: Optional[dict]) -> dict:
+    """What tier 1's search takes on top of its parameters when no LP on patients placed runs beside it: on networks,
+    with the pinned portfolio, `UNBOUNDED_NETWORK_PLACED`, but for what the caller's `extra` parameters set."""
+    if workers is not None or eligible_pairs < LARGE_PROGRAM_PAIRS:
+        return {}
+    return {name: value for name, value in UNBOUNDED_NETWORK_PLACED.items() if name not in (extra or {})}
+
+
 def solve_model(
     problem: Problem,
     *,
@@ -283,7 +298,8 @@ def solve_model(
     runner = TierRunner(schedule_model, per_tier, started, move_patients=earlier is None and not has_pins,
                         lp_bounds_until=deadline if lp_tiers else None, lp_tiers=lp_tiers,
                         guided_tiers=guided_tiers, placed_lp=placed_lp,
-                        previous_attend=earlier.attend if earlier is not None else ())
+                        previous_attend=earlier.attend if earlier is not None else (),
+                        placed_without_lp=unbounded_placed_parameters(workers, pairs, extra_parameters))
     hint_empty_schedule(schedule_model)
     start: Optional[continuity.PreviousSchedule] = None  # the week returned when no tier below finds one
     start_from: Optional[str] = None  # what `start` is when it is not the solver's own
@@ -331,6 +347,8 @@ def solve_model(
         if runner.stopped:
             break
     runner.collect_lp_bounds(progress)
+    if runner.placed_without_lp_used:
+        outcome.parameters["tiers"][str(TIER_PLACED)] = {**per_tier[TIER_PLACED], **runner.placed_without_lp}
     outcome.tiers.extend(runner.outcomes)
     outcome.placed_lp_bound = runner.lp_bound_values.get(TIER_PLACED)
     best = runner.best

@@ -320,8 +320,13 @@ class TierRunner:
     def __init__(self, schedule_model: ScheduleModel, parameters: dict[int, dict], started: float,
                  move_patients: bool = False, lp_bounds_until: Optional[float] = None,
                  lp_tiers: Collection[int] = (TIER_PLACED, TIER_COSTS), guided_tiers: Collection[int] = (),
-                 placed_lp: Optional[PlacedLP] = None, previous_attend: Collection[tuple[int, int]] = ()):
+                 placed_lp: Optional[PlacedLP] = None, previous_attend: Collection[tuple[int, int]] = (),
+                 placed_without_lp: Optional[dict] = None):
         self.schedule_model = schedule_model
+        #: CP-SAT parameters tier 1's search of the whole model takes on top of its own when no LP on patients placed
+        #: runs beside it (the caller's choice per size: `solve.UNBOUNDED_NETWORK_PLACED`)
+        self.placed_without_lp = placed_without_lp or {}
+        self.placed_without_lp_used = False  # whether tier 1's search took them (reported with its parameters)
         #: when set, LP bounds (`iop_sched.week_hull`) run beside the searches until this moment: on patients
         #: placed from the start of tier 1's search (which stops once its count meets it), on the costs tier
         #: from the end of tier 1; `collect_lp_bounds` then takes each bound that ended in time
@@ -372,6 +377,9 @@ class TierRunner:
         stop = None
         if tier == TIER_PLACED:
             stop = self._start_placed_lp(solver)
+            if stop is None and self.placed_without_lp:
+                apply_parameters(solver, self.placed_without_lp)
+                self.placed_without_lp_used = True
             guided = None
             if stop is not None and TIER_PLACED in self.guided_tiers:
                 guided = self._search_lp_support(expression, seconds, progress)

@@ -125,6 +125,16 @@ def test_tier_one_takes_a_larger_share_below_networks():
     assert tier_share(TIER_WISHES, 10) == tier_share(TIER_WISHES, LARGE_PROGRAM_PAIRS) == TIER_BUDGET_SHARE[TIER_WISHES]
 
 
+def test_on_networks_tier_one_searches_by_lns_alone_where_no_lp_bounds_it_unless_the_caller_chose():
+    from iop_sched.solve import LARGE_PROGRAM_PAIRS, UNBOUNDED_NETWORK_PLACED, unbounded_placed_parameters
+
+    assert UNBOUNDED_NETWORK_PLACED["use_lns_only"] is True
+    assert unbounded_placed_parameters(None, LARGE_PROGRAM_PAIRS, None) == UNBOUNDED_NETWORK_PLACED
+    assert unbounded_placed_parameters(None, LARGE_PROGRAM_PAIRS - 1, None) == {}  # large programs keep the full worker
+    assert unbounded_placed_parameters(2, LARGE_PROGRAM_PAIRS, None) == {}  # the caller's own portfolio
+    assert unbounded_placed_parameters(None, LARGE_PROGRAM_PAIRS, {"use_lns_only": False}) == {}  # the caller's say
+
+
 def test_on_networks_tier_one_leaves_more_only_when_the_costs_lp_can_use_it():
     """A network's tier 1 leaves the costs tier's LP its seconds; in a budget too short for that LP (the CLI's 30 s)
     nothing would use them, and tier 1 takes the share it has on smaller programs."""

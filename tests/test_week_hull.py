@@ -1187,3 +1187,28 @@ def test_the_wishes_tier_without_a_support_searches_only_the_whole_model(monkeyp
     runner, whole, copies = wishes_after_first_schedules(monkeypatch, lambda placed: None)
     assert whole == ["whole", "whole"] and not copies
     assert runner.outcomes[1].value is not None
+
+
+@pytest.mark.parametrize("lp_beside", [False, True])
+def test_tier_one_takes_the_parameters_for_a_search_without_an_lp_only_when_none_runs_beside_it(monkeypatch, lp_beside):
+    """On networks in a run too short for the LP on patients placed nothing proves tier 1's count, and its search takes
+    `placed_without_lp` on top of its parameters (`solve.UNBOUNDED_NETWORK_PLACED`); with the LP beside it, not."""
+    given: list[dict] = []
+    apply_parameters = tier_runner.apply_parameters
+
+    def recording(solver, parameters):
+        given.append(dict(parameters))
+        apply_parameters(solver, parameters)
+
+    monkeypatch.setattr(tier_runner, "apply_parameters", recording)
+    monkeypatch.setattr(tier_runner, "placed_upper_bound", lambda problem, families, seconds, solver: None)
+    schedule_model = build_model(problem_from_data(generate("small", 0)))
+    hint_empty_schedule(schedule_model)
+    own = {"num_workers": 2, "random_seed": 0}
+    unbounded = {"use_lns_only": True}
+    runner = TierRunner(schedule_model, {TIER_PLACED: own}, time.monotonic(), placed_without_lp=unbounded,
+                        lp_bounds_until=time.monotonic() + 60 if lp_beside else None)
+    runner.solve_tier(TIER_PLACED, 10.0)
+    runner.collect_lp_bounds()
+    assert own in given and runner.outcomes[0].value is not None
+    assert (unbounded in given) == runner.placed_without_lp_used == (not lp_beside)
