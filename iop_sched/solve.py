@@ -96,8 +96,10 @@ LOWER_TIERS_LNS = {"use_lns_only": True, "max_presolve_iterations": 1}
 #: beside it (a run too short for that LP, the CLI's 30 s): LNS on both workers, as in the lower tiers. Without the
 #: LP nothing proves the count there (CP-SAT's bound stays at 1386 on network program 0 either way, the optimum is
 #: ~1258), and a second LNS worker places more than the full worker: network programs 0-2, 30-s solves, solver seeds
-#: 0-3: 1223.5 / 1225.5 / 1262.5 placed (medians) against 1219 / 1203.5 / 1259, more in 10 of 12 runs (+131 in all).
-#: In 60-s solves, where the LP runs beside tier 1, the two were level (+7 in 6 runs), so the full worker stays there.
+#: 0-3: 1223.5 / 1225.5 / 1262.5 placed (medians) against 1219 / 1203.5 / 1259, more in 10 of 12 runs (+131 in all;
+#: measured with `extra_parameters`). In 60-s solves, where the LP runs beside tier 1, the two were level (+7 in 6
+#: runs), so the full worker stays there. With `PLACED_SHARE` as well (the final code, the same runs): 1229.5 / 1218.5
+#: / 1260 against 1202 / 1181.5 / 1245 before either change, more in all 12 (+310).
 UNBOUNDED_NETWORK_PLACED = {"use_lns_only": True}
 #: Per size: the LP bound of `iop_sched.week_hull` on patients placed runs on programs with this many
 #: eligible pairs, when the time left is enough for it (`tier_runner.lp_seconds_needed`). Large programs
