@@ -40,9 +40,15 @@ FLOOR_SHARE = 0.2
 #: complete and check the moved schedule (network seed 0: the moves' passes 4 s, the completion 0.8 s;
 #: given only what the moves had left, it failed and the tier was worse off than without moves).
 #: (0.2 when the floor had 10 %: they now end at 35 % of the tier's seconds, not 30 %, so a floor that runs
-#: to its end leaves them the time they had.)
-MOVES_SHARE = 0.15
-MOVES_COMPLETION_SHARE = 0.15
+#: to its end leaves them the time they had.) 0.5 since the twenty-sixth session: on networks a pass takes ~4 s, and
+#: in a 30-s solve 15 % of the wishes tier's ~4 s was 0.5 s, 214 patients moved of a pass's ~670, where each second
+#: of moves takes off far more than a second of CP-SAT's search (network programs 0-2, 30-s solves, solver seeds 0-3:
+#: the wishes tier 679-703 a patient placed against 740-753 with 0.15). Its completion then has 0.25 (0.15 before:
+#: ~0.6 s there, where it takes ~0.9 s, and it failed in 2 of 12 runs, losing every move); it ends as soon as it is
+#: done, and the search has the rest. On large programs the passes end within 15 % anyway (60-s solves: the same
+#: values within 0.2 %), and in 120-s network runs the wishes tier was level (+0.1-0.5 %, one run each).
+MOVES_SHARE = 0.5
+MOVES_COMPLETION_SHARE = 0.25
 #: The LP bounds (`iop_sched.week_hull`) start only with at least `lp_seconds_needed(pairs)` left. The one on
 #: patients placed starts with tier 1's search (when tier 1 is guided and comes first, before the model is built:
 #: `PlacedLP`), which stops once its count meets the bound; alone it takes

@@ -185,3 +185,29 @@ def test_no_moves_when_re_planning_or_holding_pins(monkeypatch):
     pinned = program([patient("A", pinned_blocks=["mon-am"]), patient("B"), patient("C")])
     solve_checked(pinned, time_limit=5)
     assert calls == []
+
+
+def test_the_moves_may_take_half_of_the_wishes_tier(monkeypatch):
+    """A pass of moves takes ~4 s on a network, and a second of moves takes off more than a second of CP-SAT's
+    search (benchmarks/RESULTS.md, twenty-sixth session): the moves may run until 70 % of the tier has passed, and the
+    completion and the search still have their shares after them."""
+    import iop_sched.week_moves as week_moves
+    from iop_sched.solve import tier_parameters
+    from iop_sched.tier_runner import FLOOR_SHARE, MOVES_COMPLETION_SHARE
+
+    windows = []
+    real = week_moves.move_to_cheaper_weeks
+
+    def recording(problem, eligibility, attend, staff, deadline):
+        windows.append(deadline - time.monotonic())
+        return real(problem, eligibility, attend, staff, deadline)
+
+    monkeypatch.setattr(week_moves, "move_to_cheaper_weeks", recording)
+    problem = build(program([patient("A", **WANTS_EVENINGS), patient("B"), patient("C")]))
+    schedule_model = build_model(problem)
+    parameters = {tier: tier_parameters(tier, None, 0, False, None) for tier in (1, 2)}
+    runner = TierRunner(schedule_model, parameters, time.monotonic(), move_patients=True)
+    runner.solve_tier(1, 5)
+    runner.solve_tier(2, 10)
+    assert len(windows) == 1 and 10 * (0.7 - FLOOR_SHARE) - 0.5 < windows[0] <= 10 * 0.7
+    assert 0.7 + MOVES_COMPLETION_SHARE < 1
