@@ -146,7 +146,8 @@ TIER_BUDGET_SHARE = {TIER_PINS: 0.2, TIER_KEEP: 0.3, TIER_PLACED: 0.6, TIER_CHAN
 #: while tier 1's count still grows fast at its end (network program 0, 30 s: 1,150 placed at 15.9 s, 1,193 at 19.0 s).
 #: Network programs 0-2, solver seeds 0-3, 30-s solves: 1219 / 1203.5 / 1259 placed (medians) against 1202 / 1181.5 /
 #: 1245 with 0.6, more in 11 of 12 runs (+184 in all). 60-s solves, seeds 0-1: +18 in 6 runs (-3 to +10 a run), the
-#: wishes and costs tiers 3-6 % higher for their fewer seconds (benchmarks/RESULTS.md, twenty-sixth session).
+#: wishes tier 3-5 % and the costs tier 2-14 % higher for their fewer seconds (benchmarks/RESULTS.md, twenty-sixth
+#: session).
 PLACED_SHARE = 0.7
 #: At most this share of the budget completes the hinted week (first-come-first-served, or the previous schedule when
 #: re-planning; one that no longer fits is repaired instead) before the first tier (`tier_runner.complete_hint`: medium
